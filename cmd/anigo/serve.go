@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/anigo/anigo/config"
+	"github.com/anigo/anigo/handlers"
+)
+
+// shutdownTimeout bounds how long in-flight requests may run after SIGTERM.
+const shutdownTimeout = 15 * time.Second
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	importIfEmpty := fs.Bool("import-if-empty", false, "import $ANIGO_DATASET in the background when the catalog is empty")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("serve: %w", errUsage)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	frags, err := openCache(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer frags.Close()
+
+	// Background work ends with ctx; wait for it before closing what it uses.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	version, err := store.Version(ctx)
+	if err != nil {
+		return err
+	}
+	frags.SetVersion(version)
+	wg.Go(func() {
+		if err := store.WatchVersion(ctx, frags.SetVersion); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("catalog version watch stopped", "err", err)
+		}
+	})
+
+	if *importIfEmpty {
+		info, err := store.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.Total == 0 {
+			wg.Go(func() {
+				log.Info("catalog is empty: importing", "dataset", cfg.Dataset)
+				if err := runImport(ctx, store, cfg.Dataset, stdout, stderr); err != nil {
+					log.Error("first-start import failed; the site stays up and says how to import", "dataset", cfg.Dataset, "err", err)
+				}
+			})
+		}
+	}
+
+	app := handlers.New(handlers.Options{
+		Store:      store,
+		Fragments:  frags,
+		Logger:     log,
+		AdminToken: cfg.AdminToken,
+		Cache:      frags,
+		RedisState: frags.State,
+	})
+
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("serve: listen on port %d: %w (set PORT to a free port)", cfg.Port, err)
+	}
+	log.Info("AniGo serving", "url", "http://localhost:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	fmt.Fprintf(stdout, "anigo: listening on %s\n", ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", shutdownTimeout)
+	if err := app.ShutdownWithTimeout(shutdownTimeout); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	if err := <-errc; err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // config.Load has validated it
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -49,6 +49,7 @@ type Config struct {
 	ShowAdult   bool   // list adult (Hentai) titles
 	TTLs        map[string]time.Duration
 	Grace       time.Duration // how long past fresh a stale fragment may still be served
+	Namespace   string        // prefix of every cache key; lets several sites (or tests) share one Redis
 	LogLevel    string        // debug, info, warn, error
 }
 
@@ -72,6 +73,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminToken:  getenv("ADMIN_TOKEN"),
 		TTLs:        make(map[string]time.Duration, len(DefaultTTLs)),
 		Grace:       5 * time.Minute,
+		Namespace:   "anigo:v1",
 		LogLevel:    "info",
 	}
 	var errs []error
@@ -128,6 +130,12 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("ANIGO_CACHE_GRACE", "%q is not a duration from 0s to 24h", v)
 		}
 		c.Grace = d
+	}
+	if v := getenv("ANIGO_CACHE_NAMESPACE"); v != "" {
+		if strings.ContainsAny(v, " *?[]\r\n") || len(v) > 64 {
+			bad("ANIGO_CACHE_NAMESPACE", "%q must be at most 64 characters without spaces or glob characters (*?[])", v)
+		}
+		c.Namespace = v
 	}
 	r, rerrs := loadRedis(getenv)
 	c.Redis = r

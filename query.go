@@ -116,7 +116,7 @@ func ParseListQuery(get func(key string) string) (ListQuery, error) {
 	if q.Type, err = ParseType(get("type")); err != nil {
 		return ListQuery{}, err
 	}
-	q.Genre = clip(strings.TrimSpace(get("genre")), 60)
+	q.Genre = strings.TrimSpace(clip(strings.TrimSpace(get("genre")), 60))
 	if s := strings.TrimSpace(get("min_score")); s != "" {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || f < 0 || f > MaxScore || f != f {
@@ -198,7 +198,7 @@ func NormalizeText(s string) string {
 	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
 		return r == ' ' || r < 0x20 || r == 0x7f || r == '\u00a0' || r == '\u3000' || (r >= 0x80 && r < 0xa0)
 	}), " ")
-	return clip(s, MaxQueryRunes)
+	return strings.TrimSpace(clip(s, MaxQueryRunes))
 }
 
 func parsePage(s string) (int, error) {

@@ -1,0 +1,362 @@
+// Package cache keeps rendered HTML fragments in Redis, under per-fragment
+// TTLs, and keeps the site serving by rendering live whenever Redis is slow,
+// down or gone (DESIGN.md, "Fragment cache").
+//
+// A fragment's key is <namespace>:<fragment>:c<catalog version>:<params>.
+// Within its TTL a value is fresh (HIT); for Grace after that it is stale:
+// served at once (STALE) while one instance, holding a short Redis lock,
+// renders it again in the background. A missing value is rendered once per
+// key and process however many requests wait (MISS). When Redis fails, a
+// breaker stops sending it commands and every request renders live, still
+// once per key (BYPASS), until a prober sees Redis answer again.
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	redisstore "github.com/gofiber/storage/redis/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
+)
+
+// Statuses that Get reports; handlers send them as X-Cache.
+const (
+	StatusHit    = "HIT"    // fresh value from Redis
+	StatusStale  = "STALE"  // past its TTL, within grace; being refreshed
+	StatusMiss   = "MISS"   // rendered now and stored
+	StatusBypass = "BYPASS" // rendered now without Redis: disabled, breaker open or Redis failed
+)
+
+// DefaultNamespace starts every key; bump its v1 when the value format or
+// the meaning of params changes incompatibly.
+const DefaultNamespace = "anigo:v1"
+
+const (
+	// opTimeout bounds one Redis command, a dial and handshake included,
+	// on top of the client's own socket timeouts.
+	opTimeout = 300 * time.Millisecond
+	// lockTTL is how long one instance holds the right to refresh a stale
+	// key. A refresh that fails leaves the lock to expire, which also
+	// spaces out retries of a failing render.
+	lockTTL = 5 * time.Second
+	// refreshTimeout bounds a background refresh, render included.
+	refreshTimeout = 10 * time.Second
+	// maxParamsLen: longer params are hashed, so keys stay short whatever
+	// the canonical form of a query grows to.
+	maxParamsLen = 200
+	// defaultThreshold is how many consecutive failed commands open the
+	// breaker; a timeout opens it at once.
+	defaultThreshold = 3
+)
+
+var (
+	// ErrDisabled is returned by Clear and Ping when the cache has no Redis.
+	ErrDisabled = errors.New("cache: disabled, no Redis configured")
+	// ErrUnavailable is returned by Ping while the breaker is open.
+	ErrUnavailable = errors.New("cache: Redis unavailable, breaker open")
+)
+
+// Storage is the part of a fiber.Storage the cache reads and writes
+// through; *redisstore.Storage (gofiber/storage/redis/v3) implements it.
+// Get returns nil, nil for a missing key.
+type Storage interface {
+	GetWithContext(ctx context.Context, key string) ([]byte, error)
+	SetWithContext(ctx context.Context, key string, val []byte, exp time.Duration) error
+}
+
+// Options configure a Cache. Only TTLs is required for caching to happen.
+type Options struct {
+	// Client sends the commands Storage lacks (locks, SCAN, UNLINK, INFO,
+	// PING). Nil disables the cache: every Get renders live (BYPASS). The
+	// Cache never closes it.
+	Client *redis.Client
+	// Storage holds the values; nil means redisstore.NewFromConnection(Client).
+	Storage Storage
+	// Namespace starts every key; "" means DefaultNamespace.
+	Namespace string
+	// Prefix goes before the namespace, so tests on a shared Redis keep
+	// to their own keys.
+	Prefix string
+	// TTLs are the fresh times per fragment name. A name not listed is
+	// never cached: Get renders it live and reports BYPASS.
+	TTLs map[string]time.Duration
+	// Grace is how long past its TTL a value may still be served stale.
+	Grace time.Duration
+	// Logger gets breaker changes and errors at warn and info, HIT and MISS
+	// at debug; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for fresh-until times; nil means time.Now. Tests
+	// move it forward to make values stale without sleeping.
+	Now func() time.Time
+	// FailureThreshold is how many consecutive failed commands open the
+	// breaker (a timeout opens it at once); 0 means 3.
+	FailureThreshold int
+}
+
+// Cache is a fragment cache. Its methods are safe for concurrent use.
+type Cache struct {
+	client    *redis.Client
+	store     Storage
+	ns        string // prefix and namespace
+	namespace string
+	ttls      map[string]time.Duration
+	grace     time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+	version   atomic.Int64
+
+	flight singleflight.Group
+	brk    breaker
+
+	counters   map[string]*counters // fixed at New: read without locking
+	renderHist *prometheus.HistogramVec
+	errs       errorRing
+
+	// ctx is cancelled by Close, stopping the prober and refreshes.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex // guards closed and refreshing, and orders wg.Add before wg.Wait
+	closed     bool
+	refreshing map[string]bool // keys this process is refreshing in the background
+	wg         sync.WaitGroup
+}
+
+// New returns a Cache. It makes no network call: see Connect.
+func New(opts Options) *Cache {
+	c := &Cache{
+		client:     opts.Client,
+		store:      opts.Storage,
+		namespace:  opts.Namespace,
+		ttls:       maps.Clone(opts.TTLs),
+		grace:      max(opts.Grace, 0),
+		log:        opts.Logger,
+		now:        opts.Now,
+		counters:   make(map[string]*counters, len(opts.TTLs)),
+		refreshing: make(map[string]bool),
+	}
+	if c.namespace == "" {
+		c.namespace = DefaultNamespace
+	}
+	c.ns = opts.Prefix + c.namespace
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.client == nil {
+		c.store = nil
+	} else if c.store == nil {
+		c.store = redisstore.NewFromConnection(c.client)
+	}
+	c.brk.threshold = int32(opts.FailureThreshold)
+	if c.brk.threshold <= 0 {
+		c.brk.threshold = defaultThreshold
+	}
+	for name := range c.ttls {
+		c.counters[name] = new(counters)
+	}
+	c.renderHist = newRenderHistogram()
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// Close stops the breaker's prober, cancels background refreshes and waits
+// for them. Get keeps working after Close but starts no background work.
+// The Redis client stays open: it is the caller's.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+}
+
+// SetVersion sets the catalog version that keys include, so that fragments
+// of an older catalog are never read again.
+func (c *Cache) SetVersion(v int64) { c.version.Store(v) }
+
+// Version returns the catalog version keys include.
+func (c *Cache) Version() int64 { return c.version.Load() }
+
+// Fragments returns the names of the cached fragments, sorted.
+func (c *Cache) Fragments() []string { return slices.Sorted(maps.Keys(c.ttls)) }
+
+// Get returns the fragment called name for the canonical params, and its
+// status: StatusHit, StatusStale, StatusMiss or StatusBypass. When it has to
+// render, it calls render once per key and process, however many callers
+// wait; they all get the first caller's result, which they must not modify.
+// The only error Get returns is render's: a Redis failure makes it render
+// live instead.
+//
+// render may also run after Get has returned, to refresh a stale value in
+// the background, with a context of its own that Close cancels: it must not
+// hold on to request-scoped state such as a *fiber.Ctx.
+func (c *Cache) Get(ctx context.Context, name, params string, render func(context.Context) ([]byte, error)) ([]byte, string, error) {
+	key := c.key(name, params)
+	ttl, known := c.ttls[name]
+	if !known {
+		c.log.Warn("cache: fragment has no TTL, rendering live", "fragment", name)
+		html, err := c.render(ctx, name, key, 0, render)
+		return html, StatusBypass, err
+	}
+	status := StatusBypass
+	var html []byte
+	if c.redisUp() {
+		e, found, err := c.load(ctx, name, key)
+		switch {
+		case err != nil:
+			// Redis failed: render live below, and do not try to store.
+		case found && c.now().Before(e.freshUntil):
+			html, status = e.html, StatusHit
+		case found:
+			html, status = e.html, StatusStale
+			c.refreshLater(name, key, ttl, render)
+		default:
+			status = StatusMiss
+		}
+	}
+	var err error
+	switch status {
+	case StatusMiss:
+		html, err = c.render(ctx, name, key, ttl, render)
+	case StatusBypass:
+		html, err = c.render(ctx, name, key, 0, render)
+	}
+	c.counters[name].add(status)
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.LogAttrs(ctx, slog.LevelDebug, "cache "+status, slog.String("fragment", name), slog.String("key", key))
+	}
+	return html, status, err
+}
+
+// key builds the Redis key of a fragment at the current catalog version.
+func (c *Cache) key(name, params string) string {
+	if len(params) > maxParamsLen {
+		// '#' cannot appear in URL-encoded params, so a hash never
+		// collides with params that were short enough to keep.
+		sum := sha256.Sum256([]byte(params))
+		params = "#" + hex.EncodeToString(sum[:16])
+	}
+	return c.ns + ":" + name + ":c" + strconv.FormatInt(c.version.Load(), 10) + ":" + params
+}
+
+// lockKey is where instances agree on who refreshes key. It sits outside
+// the fragments' key space, so Clear and Stats of a fragment ignore it.
+func (c *Cache) lockKey(key string) string {
+	return c.ns + ":lock:" + strings.TrimPrefix(key, c.ns+":")
+}
+
+// render calls fn once per key in this process and, when ttl > 0, stores
+// what it returns for ttl plus grace.
+func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
+	v, err, _ := c.flight.Do(key, func() (any, error) {
+		start := time.Now()
+		html, err := fn(ctx)
+		if cnt := c.counters[name]; cnt != nil {
+			cnt.rendered(time.Since(start))
+			c.renderHist.WithLabelValues(name).Observe(time.Since(start).Seconds())
+			if err != nil {
+				cnt.errors.Add(1)
+			}
+		}
+		if err != nil {
+			c.errs.add(c.now(), fmt.Sprintf("render %s: %v", name, err))
+			return nil, err
+		}
+		if ttl > 0 {
+			c.save(ctx, name, key, ttl, html)
+		}
+		return html, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// load reads key. found is false for a missing value and for one that is
+// corrupt or foreign, which the next store overwrites. An error means Redis
+// failed.
+func (c *Cache) load(ctx context.Context, name, key string) (e entry, found bool, err error) {
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	v, err := c.store.GetWithContext(octx, key)
+	cancel()
+	c.observe(ctx, name, "get", err)
+	if err != nil || v == nil {
+		return entry{}, false, err
+	}
+	if e, err = decode(v); err != nil {
+		c.counters[name].errors.Add(1)
+		c.errs.add(c.now(), fmt.Sprintf("read %s: %v", key, err))
+		c.log.Warn("cache: unreadable value, rendering again", "key", key, "err", err)
+		return entry{}, false, nil
+	}
+	return e, true, nil
+}
+
+// save stores html under key, fresh for ttl and kept for grace after that.
+// A failure is recorded and otherwise ignored: the page has its HTML.
+func (c *Cache) save(ctx context.Context, name, key string, ttl time.Duration, html []byte) {
+	if !c.redisUp() {
+		return
+	}
+	v := encode(html, c.now().Add(ttl))
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	err := c.store.SetWithContext(octx, key, v, ttl+c.grace)
+	cancel()
+	c.observe(ctx, name, "set", err)
+}
+
+// refreshLater renders a stale key again in the background, unless this
+// process is already doing so or is closed.
+func (c *Cache) refreshLater(name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.refreshing[key] {
+		return
+	}
+	c.refreshing[key] = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.refresh(name, key, ttl, fn)
+		c.mu.Lock()
+		delete(c.refreshing, key)
+		c.mu.Unlock()
+	}()
+}
+
+// refresh renders key again if this instance wins the Redis lock; the
+// losers keep serving the stale value until the winner's lands.
+func (c *Cache) refresh(name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) {
+	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
+	defer cancel()
+	if !c.redisUp() {
+		return
+	}
+	lctx, lcancel := context.WithTimeout(ctx, opTimeout)
+	won, err := c.client.SetNX(lctx, c.lockKey(key), 1, lockTTL).Result()
+	lcancel()
+	c.observe(ctx, name, "lock", err)
+	if err != nil || !won {
+		return
+	}
+	if _, err := c.render(ctx, name, key, ttl, fn); err != nil && ctx.Err() == nil {
+		c.log.Warn("cache: background refresh failed, serving the stale value", "fragment", name, "key", key, "err", err)
+	}
+}

@@ -1,0 +1,242 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strconv"
+
+	"github.com/anigo/anigo"
+	"github.com/jackc/pgx/v5"
+)
+
+// chunkSize is the number of ids per catalog_order row.
+const chunkSize = 1000
+
+// NotifyChannel is the channel an import that changed the catalog notifies,
+// with the new version as payload.
+const NotifyChannel = "anigo_catalog"
+
+// stagingColumns are COPY's columns, in importRow's order.
+var stagingColumns = []string{"seq", "source", "source_id", "source_url", "title", "type", "episodes", "score",
+	"members", "providers", "adult", "year", "season", "status", "image_url", "thumb_url", "synopsis", "genres"}
+
+// Import writes records into the catalog in one transaction: it streams
+// them with COPY into a staging table, then upserts them by (source,
+// source id), rewrites the genres of changed titles, and, when anything
+// changed, rebuilds the precomputed orders, bumps the catalog version and
+// notifies NotifyChannel (sent on commit). A title listed twice counts
+// once, the last one read winning. Titles absent from the records are kept.
+// progress, when not nil, is called with the number of records copied so
+// far. An error from records, a database error or ctx ending rolls back
+// everything: the catalog stays exactly as it was. Errors are wrapped as
+// "postgres: import: ...".
+func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord, error], progress func(done int64)) (anigo.ImportSummary, error) {
+	var sum anigo.ImportSummary
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("postgres: import: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) // no-op after Commit
+
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_staging (
+		seq bigint, source text, source_id text, source_url text, title text, type text, episodes integer,
+		score double precision, members integer, providers integer, adult boolean, year integer, season text,
+		status text, image_url text, thumb_url text, synopsis text, genres text[]) ON COMMIT DROP;
+		CREATE TEMP TABLE import_changed (id bigint, genres text[], inserted boolean) ON COMMIT DROP`); err != nil {
+		return sum, fmt.Errorf("postgres: import: staging table: %w", err)
+	}
+	src := &recordSource{progress: progress}
+	src.next, src.stop = iter.Pull2(records)
+	defer src.stop()
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_staging"}, stagingColumns, src)
+	if src.err != nil {
+		return sum, fmt.Errorf("postgres: import: %w", src.err) // the file's error, not COPY's echo of it
+	}
+	if err != nil {
+		return sum, fmt.Errorf("postgres: import: copy: %w", err)
+	}
+	sum.Read = int(n)
+
+	if _, err := tx.Exec(ctx, upsertSQL); err != nil {
+		return sum, fmt.Errorf("postgres: import: upsert: %w", err)
+	}
+	if err := tx.QueryRow(ctx, countSQL).Scan(&sum.Inserted, &sum.Updated, &sum.Unchanged); err != nil {
+		return sum, fmt.Errorf("postgres: import: count: %w", err)
+	}
+	if sum.Changed() {
+		for _, sql := range genreSQL {
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return sum, fmt.Errorf("postgres: import: genres: %w", err)
+			}
+		}
+		if err := refresh(ctx, tx); err != nil {
+			return sum, err
+		}
+	}
+	if err := tx.QueryRow(ctx, "SELECT version FROM catalog").Scan(&sum.Version); err != nil {
+		return sum, fmt.Errorf("postgres: import: version: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return sum, fmt.Errorf("postgres: import: commit: %w", err)
+	}
+	return sum, nil
+}
+
+// upsertSQL merges the staging table into anime and notes the titles it
+// inserted or changed. The WHERE of DO UPDATE leaves identical rows alone:
+// a re-import writes nothing.
+const upsertSQL = `
+WITH src AS (
+	SELECT DISTINCT ON (source, source_id) *
+	FROM import_staging ORDER BY source, source_id, seq DESC
+), up AS (
+	INSERT INTO anime AS a (source, source_id, source_url, title, type, episodes, score, members, providers,
+		adult, year, season, status, image_url, thumb_url, synopsis, genres)
+	SELECT source, source_id, source_url, title, type, episodes, score, members, providers,
+		adult, year, season, status, image_url, thumb_url, synopsis, genres
+	FROM src
+	ON CONFLICT (source, source_id) DO UPDATE SET
+		source_url = excluded.source_url, title = excluded.title, type = excluded.type,
+		episodes = excluded.episodes, score = excluded.score, members = excluded.members,
+		providers = excluded.providers, adult = excluded.adult, year = excluded.year,
+		season = excluded.season, status = excluded.status, image_url = excluded.image_url,
+		thumb_url = excluded.thumb_url, synopsis = excluded.synopsis, genres = excluded.genres,
+		updated_at = now()
+	WHERE (a.source_url, a.title, a.type, a.episodes, a.score, a.members, a.providers, a.adult, a.year,
+		a.season, a.status, a.image_url, a.thumb_url, a.synopsis, a.genres)
+		IS DISTINCT FROM
+		(excluded.source_url, excluded.title, excluded.type, excluded.episodes, excluded.score,
+		excluded.members, excluded.providers, excluded.adult, excluded.year, excluded.season,
+		excluded.status, excluded.image_url, excluded.thumb_url, excluded.synopsis, excluded.genres)
+	RETURNING a.id, a.genres, xmax = 0 AS inserted
+)
+INSERT INTO import_changed SELECT * FROM up`
+
+// countSQL counts what upsertSQL did: titles it did not return were
+// already exactly as imported.
+const countSQL = `
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+	(SELECT count(*) FROM (SELECT DISTINCT source, source_id FROM import_staging) d) - count(*)
+FROM import_changed`
+
+// genreSQL rewrites the genre links of changed titles, one statement each:
+// statements of one WITH share a snapshot and would not see each other.
+var genreSQL = []string{
+	`INSERT INTO genres (name) SELECT DISTINCT g FROM import_changed, unnest(genres) AS g
+	 ON CONFLICT (name) DO NOTHING`,
+	`DELETE FROM anime_genres ag USING import_changed c WHERE ag.anime_id = c.id AND NOT c.inserted`,
+	`INSERT INTO anime_genres (anime_id, genre_id)
+	 SELECT c.id, g.id FROM import_changed c, unnest(c.genres) AS n(name) JOIN genres g ON g.name = n.name`,
+}
+
+// refresh recomputes what imports keep: genre and catalog counts, the
+// precomputed orders and the version, and queues the notification.
+func refresh(ctx context.Context, tx pgx.Tx) error {
+	steps := []struct{ what, sql string }{
+		{"genre counts", `UPDATE genres g SET titles = c.titles, titles_all = c.titles_all
+			FROM (SELECT g.id, count(a.id) FILTER (WHERE NOT a.adult) AS titles, count(a.id) AS titles_all
+				FROM genres g LEFT JOIN anime_genres ag ON ag.genre_id = g.id LEFT JOIN anime a ON a.id = ag.anime_id
+				GROUP BY g.id) c
+			WHERE g.id = c.id AND (g.titles, g.titles_all) IS DISTINCT FROM (c.titles, c.titles_all)`},
+		{"catalog counts", `UPDATE catalog SET
+			(titles, titles_all, ranked, ranked_all, has_members) = (SELECT
+				count(*) FILTER (WHERE NOT adult), count(*),
+				count(*) FILTER (WHERE ranked AND NOT adult), count(*) FILTER (WHERE ranked),
+				coalesce(bool_or(members IS NOT NULL), false)
+			FROM anime),
+			version = version + 1, updated_at = now()`},
+		{"orders", "DELETE FROM catalog_order"},
+	}
+	for _, st := range steps {
+		if _, err := tx.Exec(ctx, st.sql); err != nil {
+			return fmt.Errorf("postgres: import: %s: %w", st.what, err)
+		}
+	}
+	for sort, keys := range orders {
+		where := ""
+		if sort == rankingSort {
+			where = "AND a.ranked"
+		}
+		for _, withAdult := range []bool{false, true} {
+			sql := fmt.Sprintf(`INSERT INTO catalog_order (sort, with_adult, chunk, ids)
+				SELECT $1, $2, (pos - 1) / %d, array_agg(id ORDER BY pos)
+				FROM (SELECT a.id, row_number() OVER (ORDER BY %s) AS pos
+					FROM anime a WHERE (NOT a.adult OR $2) %s) o
+				GROUP BY 3`, chunkSize, orderBy(keys, false), where)
+			if _, err := tx.Exec(ctx, sql, sort, withAdult); err != nil {
+				return fmt.Errorf("postgres: import: order %s: %w", sort, err)
+			}
+		}
+	}
+	var version int64
+	if err := tx.QueryRow(ctx, "SELECT version FROM catalog").Scan(&version); err != nil {
+		return fmt.Errorf("postgres: import: version: %w", err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", NotifyChannel, strconv.FormatInt(version, 10)); err != nil {
+		return fmt.Errorf("postgres: import: notify: %w", err)
+	}
+	return nil
+}
+
+// recordSource adapts a record sequence to pgx.CopyFromSource, so that
+// COPY pulls records one at a time as it sends them.
+type recordSource struct {
+	next     func() (anigo.ImportRecord, error, bool)
+	stop     func()
+	progress func(int64)
+	row      []any
+	seq      int64
+	err      error
+}
+
+func (r *recordSource) Next() bool {
+	rec, err, ok := r.next()
+	if !ok {
+		return false
+	}
+	if err != nil {
+		r.err = err
+		return false
+	}
+	r.seq++
+	a := rec.Anime
+	genres := a.Genres
+	if genres == nil {
+		genres = []string{}
+	}
+	r.row = []any{r.seq, a.Source, a.SourceID, a.SourceURL, a.Title, a.Type, nullInt(a.Episodes), nullFloat(a.Score),
+		nullInt(a.Members), a.Providers, a.Adult, nullInt(a.Year), nullText(a.Season), nullText(a.Status),
+		nullText(a.ImageURL), nullText(a.ThumbURL), nullText(a.Synopsis), genres}
+	if r.progress != nil && r.seq%chunkSize == 0 {
+		r.progress(r.seq)
+	}
+	return true
+}
+
+func (r *recordSource) Values() ([]any, error) { return r.row, nil }
+
+// Err makes COPY fail, and so the transaction, when the records did.
+func (r *recordSource) Err() error { return r.err }
+
+// Zero values are "unknown" in anigo.Anime and NULL in the database.
+func nullInt(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return n
+}
+
+func nullFloat(f float64) any {
+	if f == 0 {
+		return nil
+	}
+	return f
+}
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

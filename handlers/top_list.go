@@ -1,0 +1,26 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/views"
+)
+
+// topList serves the ranking by score, a page at a time, by type.
+func (h *handler) topList(c *fiber.Ctx) error {
+	q, err := anigo.ParseRankQuery(query(c))
+	if err != nil {
+		return err
+	}
+	ranking := h.rankingFragment(q)
+	if err := h.fetch(c.UserContext(), ranking); err != nil {
+		return err
+	}
+	c.Set("X-Cache", xCache(ranking))
+	if isFragmentRequest(c) {
+		c.Set("HX-Push-Url", q.URL())
+		return sendHTML(c, fiber.StatusOK, views.Fragment(ranking.html))
+	}
+	return sendHTML(c, fiber.StatusOK, views.TopPage(h.page("Top rated", views.NavTop, ""), ranking.html))
+}

@@ -1,0 +1,31 @@
+// Keyboard support for the header's live search results: ArrowDown moves
+// from the box into the list and down it, ArrowUp moves back up to the box,
+// Escape closes the list and returns to the box. A click elsewhere closes it.
+(() => {
+  "use strict";
+  const box = document.getElementById("site-q");
+  const list = document.getElementById("live-results");
+  if (!box || !list) return;
+
+  const close = () => list.replaceChildren();
+
+  document.addEventListener("keydown", (e) => {
+    const links = Array.from(list.querySelectorAll("a"));
+    const i = links.indexOf(document.activeElement);
+    if (e.target !== box && i < 0) return;
+    if (e.key === "ArrowDown" && links.length > 0) {
+      links[Math.min(i + 1, links.length - 1)].focus();
+      e.preventDefault();
+    } else if (e.key === "ArrowUp" && i >= 0) {
+      (i === 0 ? box : links[i - 1]).focus();
+      e.preventDefault();
+    } else if (e.key === "Escape") {
+      close();
+      box.focus();
+    }
+  });
+
+  document.addEventListener("click", (e) => {
+    if (!e.target.closest(".site-search")) close();
+  });
+})();

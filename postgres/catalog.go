@@ -299,17 +299,20 @@ func (s *Store) Search(ctx context.Context, q string, limit int) ([]anigo.Anime,
 	prefix := escapeLike(strings.ToLower(q)) + "%"
 	popularity := orderBy(orders[string(anigo.SortPopularity)], false)
 	var sql string
+	args := []any{q, prefix, limit}
 	if utf8.RuneCountInString(q) < 3 {
-		sql = fmt.Sprintf(`SELECT %s FROM anime a WHERE %s AND lower(a.title) COLLATE "C" LIKE $2
-			ORDER BY %s LIMIT $3`, animeColumns, s.visible(), popularity)
+		sql = fmt.Sprintf(`SELECT %s FROM anime a WHERE %s AND lower(a.title) COLLATE "C" LIKE $1
+			ORDER BY %s LIMIT $2`, animeColumns, s.visible(), popularity)
+		args = args[1:]
+
 	} else {
 		sql = fmt.Sprintf(`SELECT %s FROM anime a
 			WHERE %s AND (a.title ILIKE '%%' || $2 OR $1 <%% a.title)
 			ORDER BY lower(a.title) COLLATE "C" LIKE $2 DESC, a.title ILIKE '%%' || $2 DESC,
-				word_similarity($1, a.title) DESC, %s
+				word_similarity($1, a.title) DESC, similarity($1, a.title) DESC, %s
 			LIMIT $3`, animeColumns, s.visible(), popularity)
 	}
-	list, err := collectAnime(s.pool.Query(ctx, sql, q, prefix, limit))
+	list, err := collectAnime(s.pool.Query(ctx, sql, args...))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: search: %w", err)
 	}

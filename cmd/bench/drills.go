@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/anigo/anigo/loadtest"
+)
+
+// statsFlush is how long PostgreSQL 15 may keep an idle backend's
+// transaction counts before publishing them in pg_stat_database.
+const statsFlush = 11 * time.Second
+
+// drillPage is the page of the Redis fault drills.
+var drillPage = page{"/", false}
+
+// redisServer is a private redis-server that a drill may kill or freeze.
+type redisServer struct {
+	port int
+	p    *proc
+}
+
+// startRedis starts a private redis-server, without persistence, on port
+// (0 picks a free one), and waits until it answers PING.
+func (b *bench) startRedis(ctx context.Context, port int) (*redisServer, error) {
+	if port == 0 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	argv := []string{"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"}
+	logf, err := os.OpenFile(filepath.Join(b.logDir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	cmd := b.command(ctx, argv)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("redis-server: %w (install it: apt-get install redis-server)", err)
+	}
+	p := &proc{name: "redis", cmd: cmd, done: make(chan struct{}), addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
+	b.cleanup(p.stop)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if pingRedis(p.addr) {
+			return &redisServer{port: port, p: p}, nil
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("private redis-server on port %d did not answer PING", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func pingRedis(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "+PONG")
+}
+
+// drills runs AniGo on a private Redis and, under load, kills it and
+// starts it again, then freezes it (SIGSTOP) and thaws it (SIGCONT).
+func (b *bench) drills(ctx context.Context) error {
+	rs, err := b.startRedis(ctx, 0)
+	if err != nil {
+		return err
+	}
+	srv, err := b.startAniGo(ctx, "anigo-drill", b.db, "REDIS_HOST=127.0.0.1", "REDIS_PORT="+strconv.Itoa(rs.port))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if _, _, err := get(ctx, srv, drillPage); err != nil {
+		return err
+	}
+
+	phase := max(b.s.duration, 2*time.Second)
+	killed, err := b.drill(ctx, "killed", srv, phase,
+		func() error { return rs.p.cmd.Process.Kill() },
+		func() error {
+			<-rs.p.done
+			rs2, err := b.startRedis(ctx, rs.port)
+			if err == nil {
+				rs = rs2
+			}
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	b.res.Killed = killed
+	frozen, err := b.drill(ctx, "frozen", srv, phase,
+		func() error { return rs.p.cmd.Process.Signal(syscall.SIGSTOP) },
+		func() error { return rs.p.cmd.Process.Signal(syscall.SIGCONT) })
+	if err != nil {
+		return err
+	}
+	b.res.Frozen = frozen
+	return nil
+}
+
+// drill loads srv for three phases: healthy, broken (after fault), and
+// healed (after heal), tracing every request, and reads the breaker's
+// behaviour off the X-Cache headers.
+func (b *bench) drill(ctx context.Context, kind string, srv *proc, phase time.Duration, fault, heal func() error) (*drillResult, error) {
+	resetPeakRSS(srv.pid())
+	type loaded struct {
+		res *loadtest.Result
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
+			Targets: []loadtest.Target{target(srv, drillPage)}, Concurrency: b.s.concurrency,
+			Duration: 3 * phase, CountHeader: "X-Cache", Trace: true, Timeout: 10 * time.Second,
+		}})
+		done <- loaded{res, err}
+	}()
+	// The load process takes a moment to start: the phases are measured
+	// from the events, so only the fault and heal times need to be exact.
+	sleep(ctx, phase+200*time.Millisecond)
+	faultAt := time.Now()
+	if err := fault(); err != nil {
+		return nil, fmt.Errorf("%s: %w", kind, err)
+	}
+	sleep(ctx, phase)
+	if err := heal(); err != nil {
+		return nil, fmt.Errorf("%s: heal: %w", kind, err)
+	}
+	healAt := time.Now()
+	l := <-done
+	if l.err != nil {
+		return nil, l.err
+	}
+	d := analyseDrill(kind, l.res, faultAt, healAt)
+	d.PeakRSS = peakRSS(srv.pid())
+	b.say("  %s: during %0.f rps p99 %s max %s; breaker open after %s; max after open %s; resumed (no BYPASS) %s, HIT %s; errors %d",
+		kind, d.During.RPS, ms(d.During.P99), ms(d.During.Max), ms(d.BreakerOpenAfter), ms(d.MaxAfterOpen),
+		ms(d.ResumeCaching), ms(d.ResumeHit), d.Errors)
+	return d, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+	}
+}
+
+// stampede sends 500 simultaneous requests for a page nobody asked for
+// yet, and counts the renders (from /metrics) and the database's
+// transactions they cost.
+func (b *bench) stampede(ctx context.Context, srv *proc) error {
+	cold := page{"/anime?page=97&sort=title", false}
+	const n = 500
+	b.say("  stampede: %d concurrent requests for %s (waiting %v for PostgreSQL's statistics to settle)", n, cold, statsFlush)
+	sleep(ctx, statsFlush)
+	before, err := transactions(ctx, b.db)
+	if err != nil {
+		return err
+	}
+	mBefore, metricsErr := scrape(ctx, srv)
+	res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
+		Targets: []loadtest.Target{target(srv, cold)}, Concurrency: n, Requests: n, CountHeader: "X-Cache", Timeout: 30 * time.Second,
+	}})
+	if err != nil {
+		return err
+	}
+	mAfter, _ := scrape(ctx, srv)
+	sleep(ctx, statsFlush)
+	after, err := transactions(ctx, b.db)
+	if err != nil {
+		return err
+	}
+	s := &stampedeResult{Page: cold.String(), Requests: res.Requests, Errors: res.ErrorCount(), XCache: res.HeaderValues,
+		P50: res.Latency.Quantile(0.5), P99: res.Latency.Quantile(0.99), Max: res.Latency.Max(),
+		Transactions: after - before, Renders: map[string]int64{}}
+	if metricsErr == nil {
+		for _, f := range []string{"catalog", "count"} {
+			key := `anigo_cache_render_seconds_count{fragment="` + f + `"}`
+			s.Renders[f] = int64(mAfter[key] - mBefore[key])
+		}
+	} else {
+		s.Renders = nil
+		s.Note = "no /metrics: " + metricsErr.Error()
+	}
+	b.res.Stampede = s
+	b.say("  stampede: %d requests, %d errors, renders %v, %d PostgreSQL transactions, p99 %s, X-Cache %s",
+		s.Requests, s.Errors, s.Renders, s.Transactions, ms(s.P99), topValues(s.XCache))
+	return nil
+}
+
+// scrape reads the server's /metrics as a map from series (name and
+// labels, as printed) to value.
+func scrape(ctx context.Context, srv *proc) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.url("/metrics"), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	return m, sc.Err()
+}

@@ -9,6 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// WatchApplicationName names WatchVersion's connection in pg_stat_activity.
+const WatchApplicationName = "anigo-watch"
+
 // Timing of WatchVersion.
 const (
 	pollEvery  = 10 * time.Second // safety net for a notification lost while reconnecting
@@ -49,7 +52,9 @@ func (s *Store) WatchVersion(ctx context.Context, onChange func(int64)) error {
 // listen holds one LISTEN connection until it fails or ctx ends, passing
 // every version it learns, by notification or by polling, to seen.
 func (s *Store) listen(ctx context.Context, seen func(int64)) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = WatchApplicationName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,10 @@ import (
 // probeMax plus one command timeout.
 const (
 	probeMin = 250 * time.Millisecond
-	probeMax = time.Second
+	// probeMax stays at half a second because go-redis, after as many failed
+	// dials as its pool size, itself redials only once a second: the two
+	// delays add up, and caching must resume within 2 s.
+	probeMax = 500 * time.Millisecond
 )
 
 // breaker counts consecutive Redis failures. While open, no command goes

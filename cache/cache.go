@@ -125,7 +125,7 @@ type Cache struct {
 	renderHist *prometheus.HistogramVec
 	errs       errorRing
 
-	// ctx is cancelled by Close, stopping the prober and refreshes.
+	// ctx is cancelled by Close, stopping the prober.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -175,9 +175,10 @@ func New(opts Options) *Cache {
 	return c
 }
 
-// Close stops the breaker's prober, cancels background refreshes and waits
-// for them. Get keeps working after Close but starts no background work.
-// The Redis client stays open: it is the caller's.
+// Close stops the breaker's prober and waits for background refreshes,
+// each bounded by its own 10 s timeout, so that what they render is stored.
+// Get keeps working after Close but starts no background work. The Redis
+// client stays open: it is the caller's.
 func (c *Cache) Close() {
 	c.mu.Lock()
 	c.closed = true
@@ -204,8 +205,8 @@ func (c *Cache) Fragments() []string { return slices.Sorted(maps.Keys(c.ttls)) }
 // live instead.
 //
 // render may also run after Get has returned, to refresh a stale value in
-// the background, with a context of its own that Close cancels: it must not
-// hold on to request-scoped state such as a *fiber.Ctx.
+// the background, with a context of its own: it must not hold on to
+// request-scoped state such as a *fiber.Ctx.
 func (c *Cache) Get(ctx context.Context, name, params string, render func(context.Context) ([]byte, error)) ([]byte, string, error) {
 	key := c.key(name, params)
 	ttl, known := c.ttls[name]
@@ -344,7 +345,8 @@ func (c *Cache) refreshLater(name, key string, ttl time.Duration, fn func(contex
 // refresh renders key again if this instance wins the Redis lock; the
 // losers keep serving the stale value until the winner's lands.
 func (c *Cache) refresh(name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) {
-	ctx, cancel := context.WithTimeout(c.ctx, refreshTimeout)
+	// Not the request's context: the request is over by now.
+	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
 	defer cancel()
 	if !c.redisUp() {
 		return
@@ -356,7 +358,7 @@ func (c *Cache) refresh(name, key string, ttl time.Duration, fn func(context.Con
 	if err != nil || !won {
 		return
 	}
-	if _, err := c.render(ctx, name, key, ttl, fn); err != nil && ctx.Err() == nil {
+	if _, err := c.render(ctx, name, key, ttl, fn); err != nil {
 		c.log.Warn("cache: background refresh failed, serving the stale value", "fragment", name, "key", key, "err", err)
 	}
 }

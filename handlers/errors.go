@@ -23,7 +23,7 @@ type pageError struct {
 
 func pastEnd(lastURL string, last int) error {
 	return &pageError{
-		err:     anigo.Errorf(anigo.ENOTFOUND, "This listing has %s pages.", views.Number(last)),
+		err:     anigo.Errorf(anigo.ENOTFOUND, "This listing ends at page %s.", views.Number(last)),
 		lastURL: lastURL,
 	}
 }

@@ -1,15 +1,15 @@
 // Keyboard support for the header's live search results: ArrowDown moves
 // from the box into the list and down it, ArrowUp moves back up to the box,
 // Escape closes the list and returns to the box. A click elsewhere closes it.
+// Elements are looked up at each event because an htmx history restore
+// replaces the whole body.
 (() => {
   "use strict";
-  const box = document.getElementById("site-q");
-  const list = document.getElementById("live-results");
-  if (!box || !list) return;
-
-  const close = () => list.replaceChildren();
+  const parts = () => [document.getElementById("site-q"), document.getElementById("live-results")];
 
   document.addEventListener("keydown", (e) => {
+    const [box, list] = parts();
+    if (!box || !list) return;
     const links = Array.from(list.querySelectorAll("a"));
     const i = links.indexOf(document.activeElement);
     if (e.target !== box && i < 0) return;
@@ -20,12 +20,13 @@
       (i === 0 ? box : links[i - 1]).focus();
       e.preventDefault();
     } else if (e.key === "Escape") {
-      close();
+      list.replaceChildren();
       box.focus();
     }
   });
 
   document.addEventListener("click", (e) => {
-    if (!e.target.closest(".site-search")) close();
+    const [, list] = parts();
+    if (list && !e.target.closest(".site-search")) list.replaceChildren();
   });
 })();

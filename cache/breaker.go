@@ -105,6 +105,18 @@ func (c *Cache) probe() {
 	}
 }
 
+// State is "disabled" without Redis, "open" while the breaker keeps
+// commands from Redis, and "closed" when the cache uses it.
+func (c *Cache) State() string {
+	switch {
+	case c.client == nil:
+		return "disabled"
+	case c.brk.open.Load():
+		return "open"
+	}
+	return "closed"
+}
+
 // Ping sends Redis one PING, which counts for the breaker like any command.
 // It returns ErrDisabled without Redis, ErrUnavailable while the breaker is
 // open (without sending anything), and the PING's error otherwise.

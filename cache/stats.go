@@ -124,7 +124,7 @@ func (f FragmentStats) MeanRender() time.Duration {
 // failure is reported in RedisErr, not as an error: the rest still holds.
 func (c *Cache) Stats(ctx context.Context) Stats {
 	s := Stats{
-		Breaker:   "closed",
+		Breaker:   c.State(),
 		Namespace: c.ns,
 		Version:   c.Version(),
 		Errors:    c.errs.list(),
@@ -141,17 +141,15 @@ func (c *Cache) Stats(ctx context.Context) Stats {
 	for i := range s.Fragments {
 		byName[s.Fragments[i].Name] = &s.Fragments[i]
 	}
-	switch {
-	case c.client == nil:
-		s.Breaker, s.RedisErr = "disabled", ErrDisabled.Error()
+	switch s.Breaker {
+	case "disabled":
+		s.RedisErr = ErrDisabled.Error()
 		return s
-	case !c.redisUp():
-		s.Breaker, s.RedisErr = "open", ErrUnavailable.Error()
+	case "open":
+		s.Redis, s.RedisErr = hostPort(c.client), ErrUnavailable.Error()
+		return s
 	}
 	s.Redis = hostPort(c.client)
-	if s.RedisErr != "" {
-		return s
-	}
 	if err := c.redisMemory(ctx, &s); err != nil {
 		s.RedisErr = err.Error()
 		return s

@@ -200,7 +200,8 @@ func (c *Cache) Fragments() []string { return slices.Sorted(maps.Keys(c.ttls)) }
 // Get returns the fragment called name for the canonical params, and its
 // status: StatusHit, StatusStale, StatusMiss or StatusBypass. When it has to
 // render, it calls render once per key and process, however many callers
-// wait; they all get the first caller's result, which they must not modify.
+// wait; they all get the first caller's result (its context's cancellation
+// included), which they must not modify.
 // The only error Get returns is render's: a Redis failure makes it render
 // live instead.
 //
@@ -211,7 +212,7 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 	key := c.key(name, params)
 	ttl, known := c.ttls[name]
 	if !known {
-		c.log.Warn("cache: fragment has no TTL, rendering live", "fragment", name)
+		c.log.Debug("cache: fragment has no TTL, not cached", "fragment", name)
 		html, err := c.render(ctx, name, key, 0, render)
 		return html, StatusBypass, err
 	}

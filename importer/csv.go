@@ -133,7 +133,10 @@ func canonicalType(s string) (string, bool) {
 func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return ' '
+		case r < 0x20 || r == 0x7f:
 			return -1
 		}
 		return r

@@ -36,10 +36,12 @@ func datasetPath(t testing.TB) string {
 // datasetFacts are what the test derives from anime.csv on its own, with
 // encoding/csv, to check the import against.
 type datasetFacts struct {
-	rows, adult, unknownEpisodes, noRating, ranked, ranked18, genreLinks int
-	genres                                                              map[string]bool
-	titles                                                              map[string]string // anime_id → unescaped name
-	entities                                                            int               // names holding an HTML entity
+	rows, adult, genreLinks   int
+	unknownEpisodes, noRating int
+	ranked, ranked18          int // ranked titles, non-adult and all
+	entities                  int // names holding an HTML entity
+	genres                    map[string]bool
+	titles                    map[string]string // anime_id → unescaped name
 }
 
 func readFacts(t testing.TB, path string) datasetFacts {
@@ -134,9 +136,19 @@ func TestImportDataset(t *testing.T) {
 	s := pgtest.NewStore(t, postgres.Options{})
 	ctx := context.Background()
 
-	sum, skips, err := importFile(t, s, path)
+	schema := `SELECT string_agg(d, E'\n' ORDER BY d) FROM (
+		SELECT indexdef AS d FROM pg_indexes WHERE tablename IN ('anime', 'anime_genres')
+		UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid IN ('anime'::regclass, 'anime_genres'::regclass)) x`
+	var schemaBefore, schemaAfter string
+	if err := s.Pool().QueryRow(ctx, schema).Scan(&schemaBefore); err != nil {
+		t.Fatal(err)
+	}
+	sum, skips, err := importFile(t, s, path) // the bulk path: an empty catalog
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := s.Pool().QueryRow(ctx, schema).Scan(&schemaAfter); err != nil || schemaAfter != schemaBefore {
+		t.Errorf("indexes and constraints after a bulk load (%v):\n%s\nwant\n%s", err, schemaAfter, schemaBefore)
 	}
 	if len(skips) != 0 {
 		t.Errorf("skipped %d rows, first %v; want none", len(skips), skips[0])

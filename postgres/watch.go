@@ -35,11 +35,9 @@ func (s *Store) WatchVersion(ctx context.Context, onChange func(int64)) error {
 	}
 	backoff := minBackoff
 	for {
-		err := s.listen(ctx, func(v int64) { backoff = minBackoff; check(v) })
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		_ = err // the connection failed: wait, then listen again
+		// listen returns only when its connection failed (the error is of
+		// no use to anyone: the remedy is to connect again) or ctx ended.
+		s.listen(ctx, func(v int64) { backoff = minBackoff; check(v) })
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -51,6 +51,7 @@ type Config struct {
 	Grace       time.Duration // how long past fresh a stale fragment may still be served
 	Namespace   string        // prefix of every cache key; lets several sites (or tests) share one Redis
 	LogLevel    string        // debug, info, warn, error
+	ImageHosts  []string      // origins allowed to serve poster images (Content-Security-Policy)
 }
 
 // Redis says where the fragment cache lives.
@@ -75,6 +76,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Grace:       5 * time.Minute,
 		Namespace:   "anigo:v1",
 		LogLevel:    "info",
+		ImageHosts:  []string{"https://cdn.myanimelist.net"},
 	}
 	var errs []error
 	bad := func(name, format string, args ...any) {
@@ -130,6 +132,15 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("ANIGO_CACHE_GRACE", "%q is not a duration from 0s to 24h", v)
 		}
 		c.Grace = d
+	}
+	if v := getenv("ANIGO_IMAGE_HOSTS"); v != "" {
+		c.ImageHosts = strings.Fields(v)
+		for _, h := range c.ImageHosts {
+			u, err := url.Parse(h)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				bad("ANIGO_IMAGE_HOSTS", "%q is not an origin such as https://cdn.myanimelist.net (separate several with spaces)", h)
+			}
+		}
 	}
 	if v := getenv("ANIGO_CACHE_NAMESPACE"); v != "" {
 		if strings.ContainsAny(v, " *?[]\r\n") || len(v) > 64 {

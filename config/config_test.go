@@ -91,6 +91,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"adult junk", "ANIGO_SHOW_ADULT", "maybe"},
 		{"log level", "LOG_LEVEL", "loud"},
 		{"namespace glob", "ANIGO_CACHE_NAMESPACE", "a*b"},
+		{"image host path", "ANIGO_IMAGE_HOSTS", "https://cdn.example.com/images"},
+		{"image host scheme", "ANIGO_IMAGE_HOSTS", "cdn.example.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

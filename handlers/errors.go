@@ -54,7 +54,9 @@ func (h *handler) handleError(c *fiber.Ctx, err error) error {
 	}
 
 	c.Response().ResetBody() // a render may have failed half-way
-	var page = views.ErrorPage(h.page(views.ErrorHeading(status), "", ""), status, message, lastURL)
+	p := h.page(views.ErrorHeading(status), "", "")
+	p.RequestID = requestIDOf(c)
+	var page = views.ErrorPage(p, status, message, lastURL)
 	if isFragmentRequest(c) {
 		page = views.ErrorMessage(status, message, lastURL)
 	}

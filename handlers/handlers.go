@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -35,6 +36,19 @@ type Options struct {
 	// CacheState reports the fragment cache's state for /readyz ("up",
 	// "down", "disabled"...); nil reports "none".
 	CacheState func(ctx context.Context) string
+
+	// Admin and AdminToken enable /admin/cache; either empty turns it off.
+	Admin      AdminCache
+	AdminToken string
+	// Metrics serves /metrics (Prometheus text format); nil leaves it out.
+	Metrics http.Handler
+	// RateLimitStorage keeps rate-limit counts shared between instances
+	// while RateLimitShared reports true (Redis answers); otherwise, or
+	// when nil, each process counts in memory.
+	RateLimitStorage fiber.Storage
+	RateLimitShared  func() bool
+	// ImageHosts may serve poster images (Content-Security-Policy img-src).
+	ImageHosts []string
 }
 
 type handler struct {
@@ -44,6 +58,8 @@ type handler struct {
 	showAdult  bool
 	cacheState func(ctx context.Context) string
 	static     *staticFiles
+	admin      AdminCache
+	adminToken string
 }
 
 // New returns the Fiber app serving AniGo. It panics when opts.Store is nil
@@ -59,6 +75,8 @@ func New(opts Options) *fiber.App {
 		log:        opts.Logger,
 		showAdult:  opts.ShowAdult,
 		cacheState: opts.CacheState,
+		admin:      opts.Admin,
+		adminToken: opts.AdminToken,
 	}
 	if h.frags == nil {
 		h.frags = liveFragments{}
@@ -86,7 +104,7 @@ func New(opts Options) *fiber.App {
 		// not point into fasthttp's reused buffers.
 		Immutable: true,
 	})
-	h.routes(app)
+	h.routes(app, opts)
 	return app
 }
 

@@ -1,24 +1,43 @@
 package handlers
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+)
 
-// routes is the site's URL map. Every route answers GET and HEAD.
-func (h *handler) routes(app *fiber.App) {
-	app.Use(withTimeout)
+// routes is the site's URL map: middleware first, then one row per route.
+func (h *handler) routes(app *fiber.App, opts Options) {
+	app.Use(requestID, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts), withTimeout)
+
+	searchLimit := rateLimit("anigo:ratelimit:search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	adminLimit := rateLimit("anigo:ratelimit:admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	metrics := fiber.Handler(func(*fiber.Ctx) error { return fiber.ErrNotFound })
+	if opts.Metrics != nil {
+		metrics = adaptor.HTTPHandler(opts.Metrics)
+	}
+
 	for _, r := range []struct {
+		method string
 		path   string
-		handle fiber.Handler
+		handle []fiber.Handler
 	}{
-		{"/", h.homeShow},
-		{"/anime", h.animeList},
-		{"/anime/:id", h.animeShow},
-		{"/top", h.topList},
-		{"/search", h.searchList},
-		{"/healthz", h.healthShow},
-		{"/readyz", h.readyShow},
-		{"/static/*", h.staticShow},
+		{fiber.MethodGet, "/", []fiber.Handler{h.homeShow}},
+		{fiber.MethodGet, "/anime", []fiber.Handler{h.animeList}},
+		{fiber.MethodGet, "/anime/:id", []fiber.Handler{h.animeShow}},
+		{fiber.MethodGet, "/top", []fiber.Handler{h.topList}},
+		{fiber.MethodGet, "/search", []fiber.Handler{searchLimit, h.searchList}},
+		{fiber.MethodGet, "/healthz", []fiber.Handler{h.healthShow}},
+		{fiber.MethodGet, "/readyz", []fiber.Handler{h.readyShow}},
+		{fiber.MethodGet, "/metrics", []fiber.Handler{metrics}},
+		{fiber.MethodGet, "/static/*", []fiber.Handler{h.staticShow}},
+		{fiber.MethodGet, "/admin/cache", []fiber.Handler{adminLimit, h.adminGuard, h.adminCacheShow}},
+		{fiber.MethodPost, "/admin/login", []fiber.Handler{adminLimit, h.adminGuard, h.adminLogin}},
+		{fiber.MethodPost, "/admin/cache/clear", []fiber.Handler{adminLimit, h.adminGuard, h.adminCacheClear}},
 	} {
-		app.Get(r.path, r.handle)
+		app.Add(r.method, r.path, r.handle...)
+		if r.method == fiber.MethodGet {
+			app.Add(fiber.MethodHead, r.path, r.handle...)
+		}
 	}
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

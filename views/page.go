@@ -32,6 +32,9 @@ type Page struct {
 	Nav    string // one of the Nav constants, or ""
 	Q      string // the search box's value
 	Assets Assets
+	// RequestID is shown on the page of a server error, so that a report
+	// can be matched with the log.
+	RequestID string
 }
 
 func (p Page) title() string {
@@ -53,5 +56,7 @@ func Fragment(html []byte) templ.Component {
 // htmxConfig makes history restores fetch full pages (not fragments), and
 // always from the server, so that the filter form matches the URL; and swaps
 // 4xx/5xx responses so that a fragment request shows its error message.
-const htmxConfig = `{"historyRestoreAsHxRequest":false,"historyCacheSize":0,` +
+// includeIndicatorStyles and allowEval are off so that the
+// Content-Security-Policy can forbid inline styles and eval.
+const htmxConfig = `{"historyRestoreAsHxRequest":false,"historyCacheSize":0,"includeIndicatorStyles":false,"allowEval":false,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"[45]..","swap":true,"error":true}]}`

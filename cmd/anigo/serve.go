@@ -12,6 +12,11 @@ import (
 	"sync"
 	"time"
 
+	redisstore "github.com/gofiber/storage/redis/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/anigo/anigo/config"
 	"github.com/anigo/anigo/handlers"
 )
@@ -38,11 +43,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer store.Close()
 
-	frags, err := openCache(ctx, cfg, log)
+	frags, redisClient, closeCache, err := openCache(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer frags.Close()
+	defer closeCache()
 
 	// Background work ends with ctx; wait for it before closing what it uses.
 	ctx, cancel := context.WithCancel(ctx)
@@ -76,14 +81,27 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	app := handlers.New(handlers.Options{
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := frags.Register(metrics); err != nil {
+		return fmt.Errorf("serve: metrics: %w", err)
+	}
+	opts := handlers.Options{
 		Store:      store,
 		Fragments:  frags,
 		Logger:     log,
+		ShowAdult:  cfg.ShowAdult,
+		CacheState: func(context.Context) string { return redisState[frags.State()] },
+		Admin:      frags,
 		AdminToken: cfg.AdminToken,
-		Cache:      frags,
-		RedisState: frags.State,
-	})
+		Metrics:    promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}),
+		ImageHosts: cfg.ImageHosts,
+	}
+	if redisClient != nil {
+		opts.RateLimitStorage = redisstore.NewFromConnection(redisClient)
+		opts.RateLimitShared = func() bool { return frags.State() == "closed" }
+	}
+	app := handlers.New(opts)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -109,6 +127,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	log.Info("stopped")
 	return nil
 }
+
+// redisState names the breaker's states for /readyz.
+var redisState = map[string]string{"closed": "up", "open": "down", "disabled": "disabled"}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

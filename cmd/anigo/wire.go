@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/anigo/anigo/cache"
 	"github.com/anigo/anigo/config"
 	"github.com/anigo/anigo/postgres"
@@ -30,23 +32,27 @@ func openStore(ctx context.Context, cfg config.Config) (*postgres.Store, error) 
 	return store, nil
 }
 
-// openCache builds the fragment cache. Redis being down is not an error:
+// openCache builds the fragment cache and returns it with the function
+// that closes it and its Redis client. Redis being down is not an error:
 // the cache starts with its breaker open and renders live until Redis
 // answers. Only REDIS_URL=off turns it off for good.
-func openCache(ctx context.Context, cfg config.Config, log *slog.Logger) (*cache.Cache, error) {
-	opts := cache.Options{TTLs: cfg.TTLs, Grace: cfg.Grace, Logger: log}
+// The Redis client is nil when the cache is off.
+func openCache(ctx context.Context, cfg config.Config, log *slog.Logger) (*cache.Cache, *redis.Client, func(), error) {
+	opts := cache.Options{TTLs: cfg.TTLs, Grace: cfg.Grace, Namespace: cfg.Namespace, Logger: log}
+	closeClient := func() {}
 	if !cfg.Redis.Disabled {
 		client, err := cache.NewRedisClient(cache.RedisOptions{
 			URL: cfg.Redis.URL, Addr: cfg.Redis.Addr, DB: cfg.Redis.DB, Password: cfg.Redis.Password,
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		opts.Client = client
-	} else {
-		log.Info("fragment cache off (REDIS_URL=off): every fragment renders live")
+		closeClient = func() { _ = client.Close() }
 	}
-	return cache.New(ctx, opts), nil
+	c := cache.New(opts)
+	c.Connect(ctx)
+	return c, opts.Client, func() { c.Close(); closeClient() }, nil
 }
 
 func runMigrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -84,11 +90,11 @@ func runCacheCommand(ctx context.Context, args []string, getenv func(string) str
 	if cfg.Redis.Disabled {
 		return fmt.Errorf("cache: REDIS_URL=off: there is no cache to inspect")
 	}
-	c, err := openCache(ctx, cfg, newLogger(stderr, cfg.LogLevel))
+	c, _, closeCache, err := openCache(ctx, cfg, newLogger(stderr, cfg.LogLevel))
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer closeCache()
 	return runCache(ctx, c, args, stdout)
 }
 

@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/helmet"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
+)
+
+// Rate limits, per client IP. Live search fires at most every 300 ms while
+// someone types, so 40 in 10 s leaves room for a fast typist and stops a
+// script; the admin page refreshes itself every 5 s.
+const (
+	searchLimit       = 40
+	searchLimitWindow = 10 * time.Second
+	adminLimit        = 60
+	adminLimitWindow  = time.Minute
+)
+
+const localRequestID = "requestid"
+
+// requestIDPattern is what an X-Request-ID from a proxy must look like to
+// be kept; anything else is replaced, so it cannot forge log lines.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID gives every request an ID, echoed in X-Request-ID, logged with
+// it and shown on error pages so that a user's report can be found.
+func requestID(c *fiber.Ctx) error {
+	id := c.Get(fiber.HeaderXRequestID)
+	if !requestIDPattern.MatchString(id) {
+		var b [8]byte
+		_, _ = rand.Read(b[:]) // never fails (crypto/rand's contract)
+		id = hex.EncodeToString(b[:])
+	}
+	c.Locals(localRequestID, id)
+	c.Set(fiber.HeaderXRequestID, id)
+	return c.Next()
+}
+
+// requestIDOf returns the request's ID, "" before requestID ran.
+func requestIDOf(c *fiber.Ctx) string {
+	id, _ := c.Locals(localRequestID).(string)
+	return id
+}
+
+// accessLog logs one line per request, after the error handler has set
+// the final status.
+func (h *handler) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	if err := c.Next(); err != nil {
+		if herr := h.handleError(c, err); herr != nil {
+			return herr
+		}
+	}
+	h.log.InfoContext(c.UserContext(), "request",
+		"method", c.Method(),
+		"path", c.Path(),
+		"status", c.Response().StatusCode(),
+		"duration", time.Since(start).Round(time.Microsecond),
+		"cache", string(c.Response().Header.Peek("X-Cache")),
+		"id", requestIDOf(c))
+	return nil
+}
+
+// recoverPanic turns a panic into a 500 with the friendly page; the stack
+// goes to the log, never to the client.
+func (h *handler) recoverPanic(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.log.ErrorContext(c.UserContext(), "panic", "path", c.Path(), "id", requestIDOf(c),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("handlers: panic serving %s: %v", c.Path(), r)
+		}
+	}()
+	return c.Next()
+}
+
+// securityHeaders sets the Content-Security-Policy and its companions. Only
+// the site's own scripts and styles run; images may also come from the
+// configured hosts (anime-offline-database links posters on other sites).
+func securityHeaders(imageHosts []string) fiber.Handler {
+	img := strings.Join(append([]string{"'self'", "data:"}, imageHosts...), " ")
+	return helmet.New(helmet.Config{
+		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
+			"; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+		ReferrerPolicy:            "strict-origin-when-cross-origin",
+		XFrameOptions:             "DENY",
+		CrossOriginEmbedderPolicy: "unsafe-none", // posters from other hosts send no CORP header
+		PermissionPolicy:          "camera=(), microphone=(), geolocation=(), payment=()",
+	})
+}
+
+// rateLimit allows max requests per window and client IP. While shared is
+// true (Redis answers) the counts live in storage, so every instance
+// enforces one limit; otherwise each process counts in memory, which still
+// protects it. A nil storage always counts in memory.
+func rateLimit(name string, max int, window time.Duration, storage fiber.Storage, shared func() bool) fiber.Handler {
+	cfg := limiter.Config{
+		Max:          max,
+		Expiration:   window,
+		KeyGenerator: func(c *fiber.Ctx) string { return name + ":" + c.IP() },
+		LimitReached: func(*fiber.Ctx) error {
+			return fiber.NewError(fiber.StatusTooManyRequests, "Too many requests: wait a few seconds and try again.")
+		},
+	}
+	local := limiter.New(cfg)
+	if storage == nil || shared == nil {
+		return local
+	}
+	cfg.Storage = storage
+	distributed := limiter.New(cfg)
+	return func(c *fiber.Ctx) error {
+		if shared() {
+			return distributed(c)
+		}
+		return local(c)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -268,7 +269,7 @@ func (c *Cache) lockKey(key string) string {
 func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	v, err, _ := c.flight.Do(key, func() (any, error) {
 		start := time.Now()
-		html, err := fn(ctx)
+		html, err := c.call(ctx, name, fn)
 		if cnt := c.counters[name]; cnt != nil {
 			cnt.rendered(time.Since(start))
 			c.renderHist.WithLabelValues(name).Observe(time.Since(start).Seconds())
@@ -289,6 +290,18 @@ func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration,
 		return nil, err
 	}
 	return v.([]byte), nil
+}
+
+// call runs a render and turns its panic into an error: a render may run
+// on a background goroutine, where a panic would end the whole process.
+func (c *Cache) call(ctx context.Context, name string, fn func(context.Context) ([]byte, error)) (html []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("cache: render panicked", "fragment", name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("cache: render %s panicked: %v", name, r)
+		}
+	}()
+	return fn(ctx)
 }
 
 // load reads key. found is false for a missing value and for one that is

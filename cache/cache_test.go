@@ -546,3 +546,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A panicking render must not end the process: not on the request's
+// goroutine (single-flight re-panics there) and not in a background refresh.
+func TestRenderPanicBecomesError(t *testing.T) {
+	c, _, clk := newTestCache(t)
+	boom := func(context.Context) ([]byte, error) { panic("template bug") }
+
+	html, _, err := c.Get(context.Background(), "popular", "panic", boom)
+	if err == nil || html != nil || !strings.Contains(err.Error(), "template bug") {
+		t.Fatalf("Get = %q, %v; want nil and an error naming the panic", html, err)
+	}
+
+	wantGet(t, c, "ranking", "panic", &renderer{name: "ranking"}, "<p>ranking #1</p>", StatusMiss)
+	clk.Add(testTTLs["ranking"] + time.Second)
+	html, status, err := c.Get(context.Background(), "ranking", "panic", boom)
+	if err != nil || string(html) != "<p>ranking #1</p>" || status != StatusStale {
+		t.Fatalf("stale Get = %q, %s, %v; want the stale value", html, status, err)
+	}
+	c.Close() // waits for the background refresh, which panicked into an error
+	if got := fragment(t, c.Stats(context.Background()), "ranking").Errors; got != 1 {
+		t.Errorf("ranking errors = %d, want 1 (the refresh's panic)", got)
+	}
+}

@@ -18,6 +18,7 @@ type fakeStore struct {
 	hasMembers bool
 	err        error
 	pingErr    error
+	panicMsg   string // List panics with it when set
 }
 
 func (s *fakeStore) filter(q anigo.ListQuery) []anigo.Anime {
@@ -56,6 +57,9 @@ func (s *fakeStore) Popular(_ context.Context, limit int) ([]anigo.Anime, error)
 }
 
 func (s *fakeStore) List(_ context.Context, q anigo.ListQuery) ([]anigo.Anime, error) {
+	if s.panicMsg != "" {
+		panic(s.panicMsg)
+	}
 	if s.err != nil {
 		return nil, s.err
 	}

@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"runtime/debug"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -27,6 +29,13 @@ func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
 	g, ctx := errgroup.WithContext(ctx)
 	for _, f := range frags {
 		g.Go(func() (err error) {
+			// The recover middleware cannot see this goroutine's panics.
+			defer func() {
+				if r := recover(); r != nil {
+					h.log.ErrorContext(ctx, "panic", "fragment", f.name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					err = fmt.Errorf("handlers: fragment %s panicked: %v", f.name, r)
+				}
+			}()
 			f.html, f.status, err = h.frags.Get(ctx, f.name, f.params, f.render)
 			return err
 		})

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	ta := newTestApp(t, 3)
+	r := ta.get(t, "/", false)
+	csp := r.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	for header, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "strict-origin-when-cross-origin",
+		"X-Frame-Options":        "DENY",
+	} {
+		if got := r.Header.Get(header); got != want {
+			t.Errorf("%s = %q, want %q", header, got, want)
+		}
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	tests := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{"none sent", "", false},
+		{"from a proxy", "abc-123.x_Y", true},
+		{"forged log line", "x\" level=ERROR msg=pwned", false},
+		{"too long", strings.Repeat("a", 65), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ta := newTestApp(t, 3)
+			req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+			if tt.sent != "" {
+				req.Header.Set("X-Request-ID", tt.sent)
+			}
+			r := ta.do(t, req)
+			got := r.Header.Get("X-Request-ID")
+			if !requestIDPattern.MatchString(got) {
+				t.Fatalf("X-Request-ID = %q, not a clean ID", got)
+			}
+			if (got == tt.sent) != tt.kept {
+				t.Errorf("X-Request-ID = %q, sent %q, want kept=%v", got, tt.sent, tt.kept)
+			}
+			if !strings.Contains(ta.logs.String(), "id="+got) {
+				t.Errorf("access log lacks id=%s:\n%s", got, ta.logs)
+			}
+		})
+	}
+}
+
+func TestPanicBecomesFriendly500(t *testing.T) {
+	ta := newTestApp(t, 3)
+	ta.store.panicMsg = "boom at 10.0.0.7"
+	r := ta.get(t, "/anime", false)
+	if r.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", r.StatusCode)
+	}
+	id := r.Header.Get("X-Request-ID")
+	d := r.doc(t)
+	if got := d.Find(`[data-testid="request-id"] code`).Text(); got != id || id == "" {
+		t.Errorf("page shows request ID %q, want %q", got, id)
+	}
+	if strings.Contains(r.body, "boom") || strings.Contains(r.body, "goroutine") {
+		t.Errorf("panic details reached the client")
+	}
+	logs := ta.logs.String()
+	if !strings.Contains(logs, "msg=panic") || !strings.Contains(logs, "boom at 10.0.0.7") || !strings.Contains(logs, "status=500") {
+		t.Errorf("log lacks the panic and the 500:\n%s", logs)
+	}
+}
+
+func TestSearchRateLimit(t *testing.T) {
+	ta := newTestApp(t, 3)
+	var last response
+	for i := 0; i <= searchLimit; i++ {
+		last = ta.get(t, "/search?q=a", true)
+		if i < searchLimit && last.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d, want 200 below the limit", i+1, last.StatusCode)
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("request %d: status %d, want 429", searchLimit+1, last.StatusCode)
+	}
+	if last.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	if r := ta.get(t, "/anime", false); r.StatusCode != http.StatusOK {
+		t.Errorf("/anime after the search limit: status %d, want 200 (only /search is limited)", r.StatusCode)
+	}
+}

@@ -54,7 +54,7 @@ func (s *Store) visible() string {
 // titles: by members where the catalog has them, else by providers, then
 // score. Errors are wrapped "postgres: popular: ...".
 func (s *Store) Popular(ctx context.Context, limit int) ([]anigo.Anime, error) {
-	list, err := s.page(ctx, string(anigo.SortPopularity), 0, clamp(limit, 1, anigo.MaxPerPage))
+	list, err := s.page(ctx, string(anigo.SortPopularity), "", 0, clamp(limit, 1, anigo.MaxPerPage))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: popular: %w", err)
 	}
@@ -62,9 +62,9 @@ func (s *Store) Popular(ctx context.Context, limit int) ([]anigo.Anime, error) {
 }
 
 // List returns page q.Page of the visible titles matching q's filters in
-// q.Sort's order; a page past the end is empty. An unfiltered page costs
-// the same at any depth (see catalog_order); a filtered one reads its
-// sort's index from whichever end is nearer. Errors are wrapped
+// q.Sort's order; a page past the end is empty. A page without filters or
+// filtered by type alone costs the same at any depth (see catalog_order);
+// other filters read the sort's index from whichever end is nearer. Errors are wrapped
 // "postgres: list anime: ...".
 func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, error) {
 	keys, ok := orders[string(q.Sort)]
@@ -74,8 +74,8 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	limit, offset := pageBounds(q.Page, q.PerPage)
 	var list []anigo.Anime
 	var err error
-	if q.Filters() == (anigo.ListQuery{}) {
-		list, err = s.page(ctx, string(q.Sort), offset, limit)
+	if typeOnly(q) {
+		list, err = s.page(ctx, string(q.Sort), q.Type, offset, limit)
 	} else {
 		var args []any
 		where := s.filters(q, &args)
@@ -87,14 +87,14 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	return list, nil
 }
 
-// Count returns the number of visible titles matching q's filters. The
-// unfiltered total is kept by imports. Errors are wrapped "postgres: count
+// Count returns the number of visible titles matching q's filters; for
+// no filter or a type alone, from the precomputed orders. Errors are wrapped "postgres: count
 // anime: ...".
 func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 	var n int
 	var err error
-	if q.Filters() == (anigo.ListQuery{}) {
-		err = s.pool.QueryRow(ctx, "SELECT CASE WHEN $1 THEN titles_all ELSE titles END FROM catalog", s.showAdult).Scan(&n)
+	if typeOnly(q) {
+		n, err = s.orderLen(ctx, string(anigo.SortPopularity), q.Type)
 	} else {
 		var args []any
 		where := s.filters(q, &args)
@@ -104,6 +104,22 @@ func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 		return 0, fmt.Errorf("postgres: count anime: %w", err)
 	}
 	return n, nil
+}
+
+// typeOnly reports whether q filters by type at most: the listings that
+// catalog_order holds.
+func typeOnly(q anigo.ListQuery) bool {
+	return q.Filters() == anigo.ListQuery{Type: q.Type}
+}
+
+// orderLen is the length of a precomputed order: the position of its last
+// title, read from its last chunk.
+func (s *Store) orderLen(ctx context.Context, sort, typ string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT chunk * $4 + cardinality(ids) FROM catalog_order
+		WHERE sort = $1 AND type = $2 AND with_adult = $3 ORDER BY chunk DESC LIMIT 1), 0)`,
+		sort, typ, s.showAdult, chunkSize).Scan(&n)
+	return n, err
 }
 
 // filters renders q's filters as a WHERE condition, appending its args.
@@ -156,9 +172,10 @@ func (s *Store) filteredPage(ctx context.Context, where string, args []any, keys
 	return list, err
 }
 
-// page reads positions offset to offset+limit of a precomputed order: the
-// ids from catalog_order's chunks, then the titles by primary key.
-func (s *Store) page(ctx context.Context, sort string, offset, limit int) ([]anigo.Anime, error) {
+// page reads positions offset to offset+limit of a precomputed order (typ
+// "" for all types): the ids from catalog_order's chunks, then the titles
+// by primary key.
+func (s *Store) page(ctx context.Context, sort, typ string, offset, limit int) ([]anigo.Anime, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -166,8 +183,8 @@ func (s *Store) page(ctx context.Context, sort string, offset, limit int) ([]ani
 	// Array subscripts are 1-based: the slice of the first chunk starts at
 	// offset%chunkSize+1; later chunks are cut by the limit below.
 	rows, err := s.pool.Query(ctx, `SELECT ids[CASE WHEN chunk = $4 THEN $5 ELSE 1 END:] FROM catalog_order
-		WHERE sort = $1 AND with_adult = $2 AND chunk BETWEEN $4 AND $3 ORDER BY chunk`,
-		sort, s.showAdult, last, first, offset%chunkSize+1)
+		WHERE sort = $1 AND type = $6 AND with_adult = $2 AND chunk BETWEEN $4 AND $3 ORDER BY chunk`,
+		sort, s.showAdult, last, first, offset%chunkSize+1, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -210,14 +227,7 @@ func (s *Store) byIDs(ctx context.Context, ids []int64) ([]anigo.Anime, error) {
 // top of the ranking for q.Type. Errors are wrapped "postgres: ranking: ...".
 func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked, error) {
 	limit, offset := pageBounds(q.Page, q.PerPage)
-	var list []anigo.Anime
-	var err error
-	if q.Type == "" {
-		list, err = s.page(ctx, rankingSort, offset, limit)
-	} else {
-		list, err = s.filteredPage(ctx, s.visible()+" AND a.ranked AND a.type = $1", []any{q.Type},
-			orders[rankingSort], offset, limit, func() (int, error) { return s.RankingCount(ctx, q.Type) })
-	}
+	list, err := s.page(ctx, rankingSort, q.Type, offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: ranking: %w", err)
 	}
@@ -231,13 +241,7 @@ func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked,
 // RankingCount returns the number of visible ranked titles of type typ
 // ("" for all). Errors are wrapped "postgres: ranking count: ...".
 func (s *Store) RankingCount(ctx context.Context, typ string) (int, error) {
-	var n int
-	var err error
-	if typ == "" {
-		err = s.pool.QueryRow(ctx, "SELECT CASE WHEN $1 THEN ranked_all ELSE ranked END FROM catalog", s.showAdult).Scan(&n)
-	} else {
-		err = s.pool.QueryRow(ctx, "SELECT count(*) FROM anime a WHERE a.ranked AND a.type = $1 AND "+s.visible(), typ).Scan(&n)
-	}
+	n, err := s.orderLen(ctx, rankingSort, typ)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: ranking count: %w", err)
 	}
@@ -264,9 +268,9 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 	// fine for a page whose fragment is cached for minutes.
 	err = s.pool.QueryRow(ctx, `SELECT
 		coalesce((SELECT chunk * $3 + array_position(ids, $1) FROM catalog_order
-			WHERE sort = 'ranking' AND with_adult = $2 AND $1 = ANY(ids)), 0),
+			WHERE sort = 'ranking' AND type = '' AND with_adult = $2 AND $1 = ANY(ids)), 0),
 		coalesce((SELECT chunk * $3 + array_position(ids, $1) FROM catalog_order
-			WHERE sort = 'popularity' AND with_adult = $2 AND $1 = ANY(ids)), 0)`,
+			WHERE sort = 'popularity' AND type = '' AND with_adult = $2 AND $1 = ANY(ids)), 0)`,
 		id, s.showAdult, chunkSize).Scan(&d.ScoreRank, &d.PopularityRank)
 	if err != nil {
 		return d, fmt.Errorf("postgres: anime %d: ranks: %w", id, err)
@@ -337,8 +341,10 @@ func (s *Store) Genres(ctx context.Context) ([]anigo.Genre, error) {
 // Info describes the catalog. Errors are wrapped "postgres: catalog info: ...".
 func (s *Store) Info(ctx context.Context) (anigo.CatalogInfo, error) {
 	var c anigo.CatalogInfo
-	err := s.pool.QueryRow(ctx, `SELECT version, CASE WHEN $1 THEN titles_all ELSE titles END, has_members, updated_at
-		FROM catalog`, s.showAdult).Scan(&c.Version, &c.Total, &c.HasMembers, &c.UpdatedAt)
+	err := s.pool.QueryRow(ctx, "SELECT version, has_members, updated_at FROM catalog").Scan(&c.Version, &c.HasMembers, &c.UpdatedAt)
+	if err == nil {
+		c.Total, err = s.orderLen(ctx, string(anigo.SortPopularity), "")
+	}
 	if err != nil {
 		return c, fmt.Errorf("postgres: catalog info: %w", err)
 	}

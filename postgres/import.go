@@ -85,6 +85,11 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 			}
 		}
 	}
+	if rebuild != nil {
+		// Statistics too: a fresh table has none, and the planner would
+		// guess badly until autovacuum came by.
+		rebuild = append(rebuild, "ANALYZE anime, anime_genres, genres")
+	}
 	for _, ddl := range rebuild {
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return sum, fmt.Errorf("postgres: import: rebuild: %w", err)
@@ -207,8 +212,32 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("postgres: import: %s: %w", what, err)
 }
 
-// refresh recomputes what imports keep: genre and catalog counts, the
-// precomputed orders and the version, and queues the notification.
+// orderSQL writes the chunks of one sort: for all types and for each, with
+// and without adult titles. It sorts once per window, not once per
+// chunk set: a running count of non-adult titles over the full order is
+// the order of non-adult titles.
+const orderSQL = `
+WITH o AS MATERIALIZED (
+	SELECT a.id, a.type,
+		row_number() OVER every AS every_all,
+		CASE WHEN NOT a.adult THEN count(*) FILTER (WHERE NOT a.adult) OVER every END AS every_safe,
+		row_number() OVER by_type AS type_all,
+		CASE WHEN NOT a.adult THEN count(*) FILTER (WHERE NOT a.adult) OVER by_type END AS type_safe
+	FROM anime a WHERE %[1]s
+	WINDOW every AS (ORDER BY %[2]s ROWS UNBOUNDED PRECEDING),
+		by_type AS (PARTITION BY a.type ORDER BY %[2]s ROWS UNBOUNDED PRECEDING)
+)
+INSERT INTO catalog_order (sort, type, with_adult, chunk, ids)
+SELECT $1, '', true, (every_all - 1) / %[3]d, array_agg(id ORDER BY every_all) FROM o GROUP BY 4
+UNION ALL
+SELECT $1, '', false, (every_safe - 1) / %[3]d, array_agg(id ORDER BY every_safe) FROM o WHERE every_safe IS NOT NULL GROUP BY 4
+UNION ALL
+SELECT $1, type, true, (type_all - 1) / %[3]d, array_agg(id ORDER BY type_all) FROM o GROUP BY 2, 4
+UNION ALL
+SELECT $1, type, false, (type_safe - 1) / %[3]d, array_agg(id ORDER BY type_safe) FROM o WHERE type_safe IS NOT NULL GROUP BY 2, 4`
+
+// refresh recomputes what imports keep: genre counts, the precomputed
+// orders and the version, and queues the notification.
 func refresh(ctx context.Context, tx pgx.Tx) error {
 	steps := []struct{ what, sql string }{
 		{"genre counts", `UPDATE genres g SET titles = c.titles, titles_all = c.titles_all
@@ -216,13 +245,8 @@ func refresh(ctx context.Context, tx pgx.Tx) error {
 				FROM genres g LEFT JOIN anime_genres ag ON ag.genre_id = g.id LEFT JOIN anime a ON a.id = ag.anime_id
 				GROUP BY g.id) c
 			WHERE g.id = c.id AND (g.titles, g.titles_all) IS DISTINCT FROM (c.titles, c.titles_all)`},
-		{"catalog counts", `UPDATE catalog SET
-			(titles, titles_all, ranked, ranked_all, has_members) = (SELECT
-				count(*) FILTER (WHERE NOT adult), count(*),
-				count(*) FILTER (WHERE ranked AND NOT adult), count(*) FILTER (WHERE ranked),
-				coalesce(bool_or(members IS NOT NULL), false)
-			FROM anime),
-			version = version + 1, updated_at = now()`},
+		{"catalog", `UPDATE catalog SET version = version + 1, updated_at = now(),
+			has_members = EXISTS (SELECT FROM anime WHERE members IS NOT NULL)`},
 		{"orders", "DELETE FROM catalog_order"},
 	}
 	for _, st := range steps {
@@ -231,19 +255,12 @@ func refresh(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	for sort, keys := range orders {
-		where := ""
+		where := "true"
 		if sort == rankingSort {
-			where = "AND a.ranked"
+			where = "a.ranked"
 		}
-		for _, withAdult := range []bool{false, true} {
-			sql := fmt.Sprintf(`INSERT INTO catalog_order (sort, with_adult, chunk, ids)
-				SELECT $1, $2, (pos - 1) / %d, array_agg(id ORDER BY pos)
-				FROM (SELECT a.id, row_number() OVER (ORDER BY %s) AS pos
-					FROM anime a WHERE (NOT a.adult OR $2) %s) o
-				GROUP BY 3`, chunkSize, orderBy(keys, false), where)
-			if _, err := tx.Exec(ctx, sql, sort, withAdult); err != nil {
-				return fmt.Errorf("postgres: import: order %s: %w", sort, err)
-			}
+		if _, err := tx.Exec(ctx, fmt.Sprintf(orderSQL, where, orderBy(keys, false), chunkSize), sort); err != nil {
+			return fmt.Errorf("postgres: import: order %s: %w", sort, err)
 		}
 	}
 	var version int64

@@ -171,8 +171,7 @@ func TestImportDataset(t *testing.T) {
 		{"genre links", queryInt(t, s, "SELECT count(*) FROM anime_genres"), want.genreLinks},
 		{"untrimmed genres", queryInt(t, s, "SELECT count(*) FROM genres WHERE name <> btrim(name) OR name = ''"), 0},
 		{"types outside anigo.Types", queryInt(t, s, "SELECT count(*) FROM anime WHERE NOT type = ANY($1)", anigo.Types), 0},
-		{"ranked (visible)", queryInt(t, s, "SELECT ranked FROM catalog"), want.ranked},
-		{"ranked (all)", queryInt(t, s, "SELECT ranked_all FROM catalog"), want.ranked18},
+		{"ranked (all)", queryInt(t, s, "SELECT count(*) FROM anime WHERE ranked"), want.ranked18},
 	}
 	for _, c := range counts {
 		if c.got != c.want {
@@ -181,6 +180,9 @@ func TestImportDataset(t *testing.T) {
 	}
 	if n, err := s.Count(ctx, anigo.ListQuery{}); err != nil || n != want.rows-want.adult {
 		t.Errorf("Count() = %d, %v; want %d visible titles", n, err, want.rows-want.adult)
+	}
+	if n, err := s.RankingCount(ctx, ""); err != nil || n != want.ranked {
+		t.Errorf("RankingCount() = %d, %v; want %d", n, err, want.ranked)
 	}
 
 	rows, err := s.Pool().Query(ctx, "SELECT source_id, title FROM anime")

@@ -19,6 +19,7 @@ type row struct {
 	score             *float64
 	titleKey          string // lower(title) as PostgreSQL computes it
 	typ               string
+	genres            []string
 	adult, ranked     bool
 }
 
@@ -54,22 +55,22 @@ func ids(list []anigo.Anime) []int64 {
 }
 
 // TestDeepPages checks pages at every depth of the whole dataset, through
-// the precomputed orders (unfiltered) and through the index read from
-// either end (filtered), against orders computed here in Go.
+// the precomputed orders (no filter, or type) and through the index read
+// from either end (other filters), against orders computed here in Go.
 func TestDeepPages(t *testing.T) {
 	s := pgtest.NewStore(t, postgres.Options{})
 	if _, skips, err := importFile(t, s, datasetPath(t)); err != nil || len(skips) > 0 {
 		t.Fatalf("import: %v, %d skips", err, len(skips))
 	}
 	ctx := context.Background()
-	pgRows, err := s.Pool().Query(ctx, `SELECT id, members, episodes, providers, score, lower(title) COLLATE "C", type, adult, ranked FROM anime`)
+	pgRows, err := s.Pool().Query(ctx, `SELECT id, members, episodes, providers, score, lower(title) COLLATE "C", type, genres, adult, ranked FROM anime`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var all []row
 	for pgRows.Next() {
 		var r row
-		if err := pgRows.Scan(&r.id, &r.members, &r.episodes, &r.providers, &r.score, &r.titleKey, &r.typ, &r.adult, &r.ranked); err != nil {
+		if err := pgRows.Scan(&r.id, &r.members, &r.episodes, &r.providers, &r.score, &r.titleKey, &r.typ, &r.genres, &r.adult, &r.ranked); err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, r)
@@ -93,21 +94,28 @@ func TestDeepPages(t *testing.T) {
 	}
 
 	const perPage = 100
-	everything := func(row) bool { return true }
-	tv := func(r row) bool { return r.typ == "TV" }
 	for _, sort := range anigo.Sorts {
 		for _, tc := range []struct {
-			name string
-			typ  string
-			keep func(row) bool
-		}{{"all", "", everything}, {"TV", "TV", tv}} {
-			total, err := s.Count(ctx, anigo.ListQuery{Type: tc.typ})
+			name   string
+			filter anigo.ListQuery
+			keep   func(row) bool
+		}{
+			{"all", anigo.ListQuery{}, func(row) bool { return true }},
+			{"TV", anigo.ListQuery{Type: "TV"}, func(r row) bool { return r.typ == "TV" }},
+			{"min score", anigo.ListQuery{MinScore: 6.5}, func(r row) bool { return r.score != nil && *r.score >= 6.5 }},
+			{"genre", anigo.ListQuery{Genre: "Comedy"}, func(r row) bool { return slices.Contains(r.genres, "Comedy") }},
+		} {
+			total, err := s.Count(ctx, tc.filter)
 			if err != nil {
 				t.Fatal(err)
 			}
+			if want := len(expect(tc.keep, reference[sort], 0, len(all))); total != want {
+				t.Errorf("%s: Count = %d, want %d", tc.name, total, want)
+			}
 			last := (total + perPage - 1) / perPage
 			for _, page := range []int{1, 2, 11, last / 2, last/2 + 1, last - 1, last, last + 1} {
-				q := anigo.ListQuery{Type: tc.typ, Sort: sort, Page: page, PerPage: perPage}
+				q := tc.filter
+				q.Sort, q.Page, q.PerPage = sort, page, perPage
 				list, err := s.List(ctx, q)
 				if err != nil {
 					t.Fatal(err)

@@ -58,29 +58,26 @@ CREATE TABLE anime_genres (
 );
 CREATE INDEX anime_genres_genre_idx ON anime_genres (genre_id, anime_id);
 
--- One row: the version that cache keys carry, and counts kept by imports
--- so that totals never count a million rows per request.
+-- One row: the version that cache keys carry.
 CREATE TABLE catalog (
     singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     version     bigint NOT NULL DEFAULT 0,
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    titles      integer NOT NULL DEFAULT 0, -- non-adult
-    titles_all  integer NOT NULL DEFAULT 0,
-    ranked      integer NOT NULL DEFAULT 0, -- non-adult
-    ranked_all  integer NOT NULL DEFAULT 0,
-    has_members boolean NOT NULL DEFAULT false
+    has_members boolean NOT NULL DEFAULT false -- popularity by members, or by providers
 );
 INSERT INTO catalog DEFAULT VALUES;
 
--- Every unfiltered listing in every order, as ids in chunks of a fixed
--- size, rebuilt by each import that changes something. Page N of any sort
--- is then one primary-key lookup whatever N is, instead of an OFFSET that
--- walks a million index entries. Chunks (not one row per title) keep it
--- to a few thousand rows for a million titles, cheap to rebuild.
+-- Every listing filtered by type or not at all, in every order, as ids in
+-- chunks of a fixed size, rebuilt by each import that changes something.
+-- Page N of such a listing is then one primary-key lookup whatever N is,
+-- instead of an OFFSET that walks a million index entries. Chunks (not one
+-- row per title) keep it to a few thousand rows for a million titles,
+-- cheap to rebuild.
 CREATE TABLE catalog_order (
     sort       text NOT NULL,    -- popularity, score, title, episodes, ranking
+    type       text NOT NULL,    -- '' for every type
     with_adult boolean NOT NULL, -- the order of all titles, or of non-adult ones
-    chunk      integer NOT NULL, -- holds positions chunk*size .. chunk*size+size-1
+    chunk      integer NOT NULL, -- holds positions chunk*size+1 .. chunk*size+size
     ids        bigint[] NOT NULL,
-    PRIMARY KEY (sort, with_adult, chunk)
+    PRIMARY KEY (sort, type, with_adult, chunk)
 );

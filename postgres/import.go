@@ -47,6 +47,10 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 		return sum, fmt.Errorf("postgres: import: lock: %w", err)
 	}
 
+	// Memory for the sorts and index builds of this transaction only.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'; SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		return sum, fmt.Errorf("postgres: import: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_staging (
 		seq bigint, source text, source_id text, source_url text, title text, type text, episodes integer,
 		score double precision, members integer, providers integer, adult boolean, year integer, season text,
@@ -66,18 +70,31 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 	}
 	sum.Read = int(n)
 
+	// A title listed twice counts once, the last one read winning: ON
+	// CONFLICT cannot touch a row twice in one statement.
+	tag, err := tx.Exec(ctx, dedupeSQL)
+	if err != nil {
+		return sum, fmt.Errorf("postgres: import: duplicates: %w", err)
+	}
+	distinct := sum.Read - int(tag.RowsAffected())
+
 	var rebuild []string
 	if sum.Read >= bulkMin {
 		if rebuild, err = dropSecondary(ctx, tx); err != nil {
 			return sum, err
 		}
 	}
-	if _, err := tx.Exec(ctx, upsertSQL); err != nil {
+	merge := upsertSQL
+	if rebuild != nil {
+		merge = insertSQL
+	}
+	if _, err := tx.Exec(ctx, merge); err != nil {
 		return sum, fmt.Errorf("postgres: import: upsert: %w", err)
 	}
-	if err := tx.QueryRow(ctx, countSQL).Scan(&sum.Inserted, &sum.Updated, &sum.Unchanged); err != nil {
+	if err := tx.QueryRow(ctx, countSQL).Scan(&sum.Inserted, &sum.Updated); err != nil {
 		return sum, fmt.Errorf("postgres: import: count: %w", err)
 	}
+	sum.Unchanged = distinct - sum.Inserted - sum.Updated
 	if sum.Changed() {
 		for _, sql := range genreSQL {
 			if _, err := tx.Exec(ctx, sql); err != nil {
@@ -109,19 +126,26 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 	return sum, nil
 }
 
+// dedupeSQL deletes all but the last staged row of each title. It sorts
+// only the key columns, not whole rows.
+const dedupeSQL = `
+DELETE FROM import_staging WHERE seq IN (
+	SELECT seq FROM (
+		SELECT seq, row_number() OVER (PARTITION BY source, source_id ORDER BY seq DESC) AS n
+		FROM import_staging) d
+	WHERE n > 1)`
+
+// animeColumnList are the columns an import writes.
+const animeColumnList = `source, source_id, source_url, title, type, episodes, score, members, providers,
+	adult, year, season, status, image_url, thumb_url, synopsis, genres`
+
 // upsertSQL merges the staging table into anime and notes the titles it
 // inserted or changed. The WHERE of DO UPDATE leaves identical rows alone:
 // a re-import writes nothing.
 const upsertSQL = `
-WITH src AS (
-	SELECT DISTINCT ON (source, source_id) *
-	FROM import_staging ORDER BY source, source_id, seq DESC
-), up AS (
-	INSERT INTO anime AS a (source, source_id, source_url, title, type, episodes, score, members, providers,
-		adult, year, season, status, image_url, thumb_url, synopsis, genres)
-	SELECT source, source_id, source_url, title, type, episodes, score, members, providers,
-		adult, year, season, status, image_url, thumb_url, synopsis, genres
-	FROM src
+WITH up AS (
+	INSERT INTO anime AS a (` + animeColumnList + `)
+	SELECT ` + animeColumnList + ` FROM import_staging
 	ON CONFLICT (source, source_id) DO UPDATE SET
 		source_url = excluded.source_url, title = excluded.title, type = excluded.type,
 		episodes = excluded.episodes, score = excluded.score, members = excluded.members,
@@ -139,12 +163,18 @@ WITH src AS (
 )
 INSERT INTO import_changed SELECT * FROM up`
 
-// countSQL counts what upsertSQL did: titles it did not return were
-// already exactly as imported.
-const countSQL = `
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-	(SELECT count(*) FROM (SELECT DISTINCT source, source_id FROM import_staging) d) - count(*)
-FROM import_changed`
+// insertSQL is upsertSQL for a bulk load into an empty catalog, whose
+// unique constraint dropSecondary has lifted: plain inserts.
+const insertSQL = `
+WITH up AS (
+	INSERT INTO anime (` + animeColumnList + `)
+	SELECT ` + animeColumnList + ` FROM import_staging ORDER BY seq
+	RETURNING id, genres, true
+)
+INSERT INTO import_changed SELECT * FROM up`
+
+// countSQL counts the titles upsertSQL inserted and updated.
+const countSQL = `SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM import_changed`
 
 // genreSQL rewrites the genre links of changed titles, one statement each:
 // statements of one WITH share a snapshot and would not see each other.
@@ -161,8 +191,8 @@ var genreSQL = []string{
 const bulkMin = 10_000
 
 // dropSecondary prepares a first load, when the catalog is empty: it drops
-// the indexes and foreign keys that no upsert needs and returns the DDL
-// that recreates them. Building an index once over a million rows is many
+// the indexes and constraints but the primary keys (insertSQL then
+// replaces upsertSQL) and returns the DDL that recreates them. Building an index once over a million rows is many
 // times faster than updating it a million times (the trigram index most of
 // all), and one validation join beats a million foreign-key lookups. The
 // price is a lock on anime until commit, harmless while it has no rows.
@@ -175,7 +205,8 @@ func dropSecondary(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'ALTER TABLE ' || conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(conname),
 			'ALTER TABLE ' || conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(conname) || ' ' || pg_get_constraintdef(oid)
-		FROM pg_constraint WHERE contype = 'f' AND conrelid IN ('anime'::regclass, 'anime_genres'::regclass)
+		FROM pg_constraint WHERE (contype = 'f' AND conrelid = 'anime_genres'::regclass)
+			OR (contype = 'u' AND conrelid = 'anime'::regclass)
 		UNION ALL
 		SELECT 'DROP INDEX ' || indexrelid::regclass, pg_get_indexdef(indexrelid)
 		FROM pg_index i WHERE indrelid IN ('anime'::regclass, 'anime_genres'::regclass)
@@ -195,8 +226,6 @@ func dropSecondary(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, wrap("bulk load", err)
 	}
-	// Memory for the index builds and sorts of this transaction only.
-	drop = append(drop, "SET LOCAL maintenance_work_mem = '256MB'", "SET LOCAL work_mem = '64MB'")
 	for _, ddl := range drop {
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return nil, wrap("bulk load", err)
@@ -212,30 +241,6 @@ func wrap(what string, err error) error {
 	return fmt.Errorf("postgres: import: %s: %w", what, err)
 }
 
-// orderSQL writes the chunks of one sort: for all types and for each, with
-// and without adult titles. It sorts once per window, not once per
-// chunk set: a running count of non-adult titles over the full order is
-// the order of non-adult titles.
-const orderSQL = `
-WITH o AS MATERIALIZED (
-	SELECT a.id, a.type,
-		row_number() OVER every AS every_all,
-		CASE WHEN NOT a.adult THEN count(*) FILTER (WHERE NOT a.adult) OVER every END AS every_safe,
-		row_number() OVER by_type AS type_all,
-		CASE WHEN NOT a.adult THEN count(*) FILTER (WHERE NOT a.adult) OVER by_type END AS type_safe
-	FROM anime a WHERE %[1]s
-	WINDOW every AS (ORDER BY %[2]s ROWS UNBOUNDED PRECEDING),
-		by_type AS (PARTITION BY a.type ORDER BY %[2]s ROWS UNBOUNDED PRECEDING)
-)
-INSERT INTO catalog_order (sort, type, with_adult, chunk, ids)
-SELECT $1, '', true, (every_all - 1) / %[3]d, array_agg(id ORDER BY every_all) FROM o GROUP BY 4
-UNION ALL
-SELECT $1, '', false, (every_safe - 1) / %[3]d, array_agg(id ORDER BY every_safe) FROM o WHERE every_safe IS NOT NULL GROUP BY 4
-UNION ALL
-SELECT $1, type, true, (type_all - 1) / %[3]d, array_agg(id ORDER BY type_all) FROM o GROUP BY 2, 4
-UNION ALL
-SELECT $1, type, false, (type_safe - 1) / %[3]d, array_agg(id ORDER BY type_safe) FROM o WHERE type_safe IS NOT NULL GROUP BY 2, 4`
-
 // refresh recomputes what imports keep: genre counts, the precomputed
 // orders and the version, and queues the notification.
 func refresh(ctx context.Context, tx pgx.Tx) error {
@@ -247,21 +252,14 @@ func refresh(ctx context.Context, tx pgx.Tx) error {
 			WHERE g.id = c.id AND (g.titles, g.titles_all) IS DISTINCT FROM (c.titles, c.titles_all)`},
 		{"catalog", `UPDATE catalog SET version = version + 1, updated_at = now(),
 			has_members = EXISTS (SELECT FROM anime WHERE members IS NOT NULL)`},
-		{"orders", "DELETE FROM catalog_order"},
 	}
 	for _, st := range steps {
 		if _, err := tx.Exec(ctx, st.sql); err != nil {
 			return fmt.Errorf("postgres: import: %s: %w", st.what, err)
 		}
 	}
-	for sort, keys := range orders {
-		where := "true"
-		if sort == rankingSort {
-			where = "a.ranked"
-		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf(orderSQL, where, orderBy(keys, false), chunkSize), sort); err != nil {
-			return fmt.Errorf("postgres: import: order %s: %w", sort, err)
-		}
+	if err := writeOrders(ctx, tx); err != nil {
+		return err
 	}
 	var version int64
 	if err := tx.QueryRow(ctx, "SELECT version FROM catalog").Scan(&version); err != nil {

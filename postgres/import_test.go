@@ -404,3 +404,31 @@ func TestImportBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestImportDuplicates(t *testing.T) {
+	for _, n := range []int{3, 10_000} { // the upsert path, and the bulk path of a first load
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			s := pgtest.NewStore(t, postgres.Options{})
+			records := func(yield func(anigo.ImportRecord, error) bool) {
+				for r := range synthetic(n) {
+					if !yield(r, nil) {
+						return
+					}
+				}
+				again := anigo.Anime{Source: anigo.SourceMAL, SourceID: "1", Title: "Listed Twice", Type: "TV"}
+				yield(anigo.ImportRecord{Anime: again, Line: int64(n + 1)}, nil)
+			}
+			sum, err := s.Import(context.Background(), records, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := (anigo.ImportSummary{Read: n + 1, Inserted: n, Version: 1}); sum != want {
+				t.Errorf("summary = %+v, want %+v", sum, want)
+			}
+			var title string
+			if err := s.Pool().QueryRow(context.Background(), "SELECT title FROM anime WHERE source_id = '1'").Scan(&title); err != nil || title != "Listed Twice" {
+				t.Errorf("title of the duplicate = %q (%v), want the last one read", title, err)
+			}
+		})
+	}
+}

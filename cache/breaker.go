@@ -57,8 +57,9 @@ func (c *Cache) observe(ctx context.Context, name, op string, err error) {
 // refusing: each such error cost a request a timeout, so one is enough.
 func isTimeout(err error) bool {
 	var ne net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redis.ErrPoolTimeout) ||
-		(errors.As(err, &ne) && ne.Timeout())
+	// A pool timeout is not one: it means every connection is busy, which
+	// a burst of requests does to a healthy Redis; it counts as a failure.
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // trip opens the breaker and starts the prober, unless it is open already.

@@ -105,6 +105,9 @@ type Options struct {
 	// FailureThreshold is how many consecutive failed commands open the
 	// breaker (a timeout opens it at once); 0 means 3.
 	FailureThreshold int
+	// NearSize is how many fresh fragments the process keeps in memory in
+	// front of Redis; 0 means 1024, a negative number turns it off.
+	NearSize int
 }
 
 // Cache is a fragment cache. Its methods are safe for concurrent use.
@@ -121,6 +124,7 @@ type Cache struct {
 
 	flight singleflight.Group
 	brk    breaker
+	near   *near // nil when off or without Redis
 
 	counters   map[string]*counters // fixed at New: read without locking
 	renderHist *prometheus.HistogramVec
@@ -136,7 +140,9 @@ type Cache struct {
 	wg         sync.WaitGroup
 }
 
-// New returns a Cache. It makes no network call: see Connect.
+// New returns a Cache. Its only network work is in the background: the
+// subscription that keeps near copies in step with Clear on every
+// instance. See Connect.
 func New(opts Options) *Cache {
 	c := &Cache{
 		client:     opts.Client,
@@ -161,8 +167,11 @@ func New(opts Options) *Cache {
 	}
 	if c.client == nil {
 		c.store = nil
-	} else if c.store == nil {
-		c.store = redisstore.NewFromConnection(c.client)
+	} else {
+		if c.store == nil {
+			c.store = redisstore.NewFromConnection(c.client)
+		}
+		c.near = newNear(opts.NearSize)
 	}
 	c.brk.threshold = int32(opts.FailureThreshold)
 	if c.brk.threshold <= 0 {
@@ -173,6 +182,9 @@ func New(opts Options) *Cache {
 	}
 	c.renderHist = newRenderHistogram()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if c.near != nil {
+		c.wg.Go(c.listenClears)
+	}
 	return c
 }
 
@@ -218,14 +230,17 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		return html, StatusBypass, err
 	}
 	status := StatusBypass
-	var html []byte
-	if c.redisUp() {
+	html, fresh := c.near.get(key, c.now())
+	if fresh {
+		status = StatusHit
+	} else if c.redisUp() {
 		e, found, err := c.load(ctx, name, key)
 		switch {
 		case err != nil:
 			// Redis failed: render live below, and do not try to store.
 		case found && c.now().Before(e.freshUntil):
 			html, status = e.html, StatusHit
+			c.near.put(key, e)
 		case found:
 			html, status = e.html, StatusStale
 			c.refreshLater(name, key, ttl, render)
@@ -268,6 +283,14 @@ func (c *Cache) lockKey(key string) string {
 // what it returns for ttl plus grace.
 func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	v, err, _ := c.flight.Do(key, func() (any, error) {
+		if ttl > 0 {
+			// A flight that ended just before this one began may have
+			// stored the value: requests that missed in Redis while it
+			// rendered would otherwise render it once more.
+			if html, ok := c.near.get(key, c.now()); ok {
+				return html, nil
+			}
+		}
 		start := time.Now()
 		html, err := c.call(ctx, name, fn)
 		if cnt := c.counters[name]; cnt != nil {
@@ -330,7 +353,9 @@ func (c *Cache) save(ctx context.Context, name, key string, ttl time.Duration, h
 	if !c.redisUp() {
 		return
 	}
-	v := encode(html, c.now().Add(ttl))
+	freshUntil := c.now().Add(ttl)
+	c.near.put(key, entry{html: html, freshUntil: freshUntil})
+	v := encode(html, freshUntil)
 	octx, cancel := context.WithTimeout(ctx, opTimeout)
 	err := c.store.SetWithContext(octx, key, v, ttl+c.grace)
 	cancel()

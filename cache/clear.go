@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // scanCount is SCAN's COUNT hint: large enough that clearing a big
@@ -18,7 +20,7 @@ const scanCount = 500
 // ErrDisabled without Redis, and Redis's error, with the count so far,
 // when a command fails. Clear ignores the breaker: it is asked for by a
 // person, who should see the error.
-func (c *Cache) Clear(ctx context.Context, fragment string) (int, error) {
+func (c *Cache) Clear(ctx context.Context, fragment string) (removed int, err error) {
 	pattern := globEscape(c.ns) + ":*"
 	what := "namespace " + c.ns
 	if fragment != "" {
@@ -32,7 +34,19 @@ func (c *Cache) Clear(ctx context.Context, fragment string) (int, error) {
 	if c.client == nil {
 		return 0, ErrDisabled
 	}
-	removed := 0
+	// Every instance drops its near copies, this one at once, the others
+	// when the message arrives; a failed publish is reported like a failed
+	// UNLINK, since other instances would go on serving their copies.
+	c.near.purge(c.nearPrefix(fragment))
+	defer func() {
+		if err == nil {
+			err = c.client.Publish(ctx, c.clearChannel(), fragment).Err()
+			if err != nil {
+				err = fmt.Errorf("cache: clear %s: tell other instances: %w", what, err)
+			}
+		}
+	}()
+	removed = 0
 	var cursor uint64
 	for {
 		keys, next, err := c.client.Scan(ctx, cursor, pattern, scanCount).Result()
@@ -51,6 +65,43 @@ func (c *Cache) Clear(ctx context.Context, fragment string) (int, error) {
 		}
 		cursor = next
 	}
+}
+
+// clearChannel is where Clear tells every instance to drop near copies.
+func (c *Cache) clearChannel() string { return c.ns + ":clear" }
+
+// listenClears drops near copies when any instance clears a fragment, and
+// drops them all whenever the subscription reconnects, since a clear may
+// have been missed while it was down. It returns when the cache closes.
+func (c *Cache) listenClears() {
+	ps := c.client.Subscribe(c.ctx, c.clearChannel())
+	defer ps.Close()
+	msgs := ps.ChannelWithSubscriptions()
+	subscribed := false
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case msg := <-msgs:
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				if subscribed { // a reconnect: clears may have been missed
+					c.near.purge(c.nearPrefix(""))
+				}
+				subscribed = true
+			case *redis.Message:
+				c.near.purge(c.nearPrefix(m.Payload))
+			}
+		}
+	}
+}
+
+// nearPrefix starts the near keys of fragment, or of all fragments for "".
+func (c *Cache) nearPrefix(fragment string) string {
+	if fragment == "" {
+		return c.ns + ":"
+	}
+	return c.ns + ":" + fragment + ":"
 }
 
 // globEscape quotes the characters SCAN MATCH treats as a pattern.

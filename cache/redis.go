@@ -17,11 +17,13 @@ import (
 // on a frozen one; with these a dead Redis costs one short timeout, and then
 // the breaker stops asking.
 const (
-	dialTimeout  = 200 * time.Millisecond
-	ioTimeout    = 100 * time.Millisecond // read and write
-	poolTimeout  = 100 * time.Millisecond
-	poolSize     = 16
-	maxIdleConns = 8
+	dialTimeout = 200 * time.Millisecond
+	ioTimeout   = 100 * time.Millisecond // read and write
+	poolTimeout = 100 * time.Millisecond
+	// poolSize covers a page's fragments fetched at once for each of a few
+	// dozen concurrent requests: a smaller pool made healthy bursts wait.
+	poolSize     = 64
+	maxIdleConns = 32
 )
 
 // RedisOptions say where Redis is: URL when set, else Addr, DB and Password.

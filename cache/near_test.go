@@ -1,0 +1,80 @@
+package cache
+
+import (
+	"context"
+	"testing"
+
+	"github.com/anigo/anigo/cache/redistest"
+)
+
+func TestNearCacheServesWithoutRedisUntilFreshUntil(t *testing.T) {
+	c, client, clk := newTestCache(t)
+	waitSubscribed(t, c, 1)
+	r := &renderer{name: "popular"}
+	wantGet(t, c, "popular", "", r, "<p>popular #1</p>", StatusMiss)
+
+	// Gone from Redis, still fresh in the process: a hit with no round trip.
+	if err := client.Del(context.Background(), c.key("popular", "")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, c, "popular", "", r, "<p>popular #1</p>", StatusHit)
+
+	// Past fresh-until the near copy is never served: Redis decides, and
+	// it has nothing, so the fragment renders again.
+	clk.Add(testTTLs["popular"])
+	wantGet(t, c, "popular", "", r, "<p>popular #2</p>", StatusMiss)
+
+	// A new catalog version is a new key, near copy or not.
+	c.SetVersion(c.Version() + 1)
+	wantGet(t, c, "popular", "", r, "<p>popular #3</p>", StatusMiss)
+}
+
+func TestNearCacheOff(t *testing.T) {
+	client, prefix := redistest.Shared(t)
+	c := New(Options{Client: client, Prefix: prefix, TTLs: testTTLs, Grace: testGrace, Logger: quietLogger(), NearSize: -1})
+	t.Cleanup(c.Close)
+	r := &renderer{name: "popular"}
+	wantGet(t, c, "popular", "", r, "<p>popular #1</p>", StatusMiss)
+	if err := client.Del(context.Background(), c.key("popular", "")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantGet(t, c, "popular", "", r, "<p>popular #2</p>", StatusMiss)
+}
+
+func TestClearReachesEveryInstancesNearCache(t *testing.T) {
+	client, prefix := redistest.Shared(t)
+	clk := newClock()
+	a := New(Options{Client: client, Prefix: prefix, TTLs: testTTLs, Grace: testGrace, Now: clk.Now, Logger: quietLogger()})
+	b := New(Options{Client: client, Prefix: prefix, TTLs: testTTLs, Grace: testGrace, Now: clk.Now, Logger: quietLogger()})
+	t.Cleanup(a.Close)
+	t.Cleanup(b.Close)
+	waitSubscribed(t, a, 2)
+
+	r := &renderer{name: "ranking"}
+	other := &renderer{name: "count"}
+	wantGet(t, a, "ranking", "", r, "<p>ranking #1</p>", StatusMiss)
+	wantGet(t, b, "ranking", "", r, "<p>ranking #1</p>", StatusHit) // now in b's near cache
+	wantGet(t, b, "count", "", other, "<p>count #1</p>", StatusMiss)
+
+	if _, err := a.Clear(context.Background(), "ranking"); err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	waitFor(t, "b to drop its near copy", func() bool {
+		_, ok := b.near.get(b.key("ranking", ""), clk.Now())
+		return !ok
+	})
+	wantGet(t, b, "ranking", "", r, "<p>ranking #2</p>", StatusMiss)
+	if _, ok := b.near.get(b.key("count", ""), clk.Now()); !ok {
+		t.Error("clearing ranking dropped b's near copy of count")
+	}
+}
+
+// waitSubscribed waits until n caches listen on c's clear channel: each
+// drops its near copies when its subscription starts.
+func waitSubscribed(t *testing.T, c *Cache, n int64) {
+	t.Helper()
+	waitFor(t, "the clear subscriptions", func() bool {
+		got, err := c.client.PubSubNumSub(context.Background(), c.clearChannel()).Result()
+		return err == nil && got[c.clearChannel()] == n
+	})
+}

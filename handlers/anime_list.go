@@ -20,16 +20,17 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	var genres []anigo.Genre
 	if q.Genre != "" || !isFragmentRequest(c) {
-		if genres, err = h.store.Genres(ctx); err != nil {
-			if q.Genre != "" {
-				return err
-			}
+		var name string
+		genres, name, err = h.genresFor(ctx, q.Genre)
+		switch {
+		case err == nil:
+			q.Genre = name
+		case q.Genre != "":
+			return err // unknown, or no list to check it against
+		default:
 			// The form can do without its genre list; the page still works.
 			h.log.WarnContext(ctx, "catalog: genres for the filter form", "err", err)
 		}
-	}
-	if q.Genre, err = canonicalGenre(genres, q.Genre); err != nil {
-		return err
 	}
 
 	catalog, count := h.catalogFragment(q), h.countFragment(q)
@@ -43,21 +44,6 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 	}
 	page := h.page(catalogTitle(q), views.NavCatalog, "")
 	return sendHTML(c, fiber.StatusOK, views.CatalogPage(page, q, genres, count.html, catalog.html))
-}
-
-// canonicalGenre returns the catalog's spelling of genre, found without
-// regard to case, so that "action" and "Action" share a cache key; an
-// unknown genre is an EINVALID error.
-func canonicalGenre(genres []anigo.Genre, genre string) (string, error) {
-	if genre == "" {
-		return "", nil
-	}
-	for _, g := range genres {
-		if strings.EqualFold(g.Name, genre) {
-			return g.Name, nil
-		}
-	}
-	return "", anigo.Errorf(anigo.EINVALID, "Unknown genre %q: pick one from the list.", genre)
 }
 
 func catalogTitle(q anigo.ListQuery) string {

@@ -60,6 +60,7 @@ type handler struct {
 	static     *staticFiles
 	admin      AdminCache
 	adminToken string
+	genres     genreList
 }
 
 // New returns the Fiber app serving AniGo. It panics when opts.Store is nil

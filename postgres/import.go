@@ -20,7 +20,7 @@ const importLock = migrateLock + 1
 // with the new version as payload.
 const NotifyChannel = "anigo_catalog"
 
-// stagingColumns are COPY's columns, in importRow's order.
+// stagingColumns are COPY's columns, in the order of recordSource.Next.
 var stagingColumns = []string{"seq", "source", "source_id", "source_url", "title", "type", "episodes", "score",
 	"members", "providers", "adult", "year", "season", "status", "image_url", "thumb_url", "synopsis", "genres"}
 
@@ -30,6 +30,9 @@ var stagingColumns = []string{"seq", "source", "source_id", "source_url", "title
 // changed, rebuilds the precomputed orders, bumps the catalog version and
 // notifies NotifyChannel (sent on commit). A title listed twice counts
 // once, the last one read winning. Titles absent from the records are kept.
+// A large first load drops and rebuilds the secondary indexes (see
+// dropSecondary). Imports run one at a time; readers are never blocked,
+// except those of anime during a first load.
 // progress, when not nil, is called with the number of records copied so
 // far. An error from records, a database error or ctx ending rolls back
 // everything: the catalog stays exactly as it was. Errors are wrapped as

@@ -55,8 +55,19 @@ func runImport(ctx context.Context, store *postgres.Store, src string, stdout, s
 		}
 	}
 	var records atomic.Int64
-	stop := showProgress(stderr, func() (int64, int64, int64) { return counted.n.Load(), info.Size, records.Load() })
-	sum, err := store.Import(ctx, dec.Records(onSkip), records.Store)
+	var readAll atomic.Bool // the file is read; the database is still at work
+	stop := showProgress(stderr, func() progress {
+		return progress{done: counted.n.Load(), total: info.Size, records: records.Load(), saving: readAll.Load()}
+	})
+	all := func(yield func(anigo.ImportRecord, error) bool) {
+		for r, err := range dec.Records(onSkip) {
+			if !yield(r, err) {
+				return
+			}
+		}
+		readAll.Store(true)
+	}
+	sum, err := store.Import(ctx, all, records.Store)
 	stop()
 	if err != nil {
 		return fmt.Errorf("import %s: %w; the catalog was not changed", src, err)
@@ -82,11 +93,17 @@ func runImport(ctx context.Context, store *postgres.Store, src string, stdout, s
 	return nil
 }
 
+// progress is where an import stands.
+type progress struct {
+	done, total int64 // bytes read, of total (-1 when unknown)
+	records     int64 // records sent to the database
+	saving      bool  // all read; the database is merging them
+}
+
 // showProgress reports progress on w until the returned stop is called:
 // a bar redrawn in place on a terminal, a plain line every logEvery
-// otherwise. read returns the bytes read, the total (-1 when unknown) and
-// the records imported so far.
-func showProgress(w io.Writer, read func() (done, total, records int64)) (stop func()) {
+// otherwise.
+func showProgress(w io.Writer, read func() progress) (stop func()) {
 	f, ok := w.(*os.File)
 	tty := ok && term.IsTerminal(int(f.Fd()))
 	every := logEvery
@@ -108,11 +125,10 @@ func showProgress(w io.Writer, read func() (done, total, records int64)) (stop f
 				}
 				return
 			case <-t.C:
-				n, total, recs := read()
 				if tty {
-					fmt.Fprint(w, "\r"+progressLine(n, total, recs, true))
+					fmt.Fprint(w, "\r"+progressLine(read(), true))
 				} else {
-					fmt.Fprintln(w, "import: "+progressLine(n, total, recs, false))
+					fmt.Fprintln(w, "import: "+progressLine(read(), false))
 				}
 			}
 		}
@@ -120,17 +136,21 @@ func showProgress(w io.Writer, read func() (done, total, records int64)) (stop f
 	return func() { close(done); wg.Wait() }
 }
 
-// progressLine renders done of total bytes and the records so far, with a
-// bar when bar is set and the total is known.
-func progressLine(done, total, records int64, bar bool) string {
-	if total <= 0 {
-		return fmt.Sprintf("%s read, %d titles", mb(done), records)
+// progressLine renders p, with a bar when bar is set and the size known.
+func progressLine(p progress, bar bool) string {
+	var s string
+	if p.total <= 0 {
+		s = fmt.Sprintf("%s read, %d titles", mb(p.done), p.records)
+	} else {
+		frac := min(float64(p.done)/float64(p.total), 1)
+		s = fmt.Sprintf("%3.0f%% %s of %s, %d titles", frac*100, mb(p.done), mb(p.total), p.records)
+		if bar {
+			filled := int(frac * barWidth)
+			s = "[" + strings.Repeat("=", filled) + strings.Repeat(" ", barWidth-filled) + "] " + s
+		}
 	}
-	frac := min(float64(done)/float64(total), 1)
-	s := fmt.Sprintf("%3.0f%% %s of %s, %d titles", frac*100, mb(done), mb(total), records)
-	if bar {
-		filled := int(frac * barWidth)
-		s = "[" + strings.Repeat("=", filled) + strings.Repeat(" ", barWidth-filled) + "] " + s
+	if p.saving {
+		s += ", saving to the database"
 	}
 	return s
 }

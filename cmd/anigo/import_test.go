@@ -90,18 +90,18 @@ func TestRunImport(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	tests := []struct {
-		done, total, records int64
-		bar                  bool
-		want                 string
+		p    progress
+		bar  bool
+		want string
 	}{
-		{512 << 10, 1 << 20, 6000, true, "[===============               ]  50% 0.5 MB of 1.0 MB, 6000 titles"},
-		{1 << 20, 1 << 20, 12294, false, "100% 1.0 MB of 1.0 MB, 12294 titles"},
-		{2 << 20, -1, 10, true, "2.0 MB read, 10 titles"},
-		{3 << 20, 1 << 20, 10, false, "100% 3.0 MB of 1.0 MB, 10 titles"}, // a server that lied about its size
+		{progress{done: 512 << 10, total: 1 << 20, records: 6000}, true, "[===============               ]  50% 0.5 MB of 1.0 MB, 6000 titles"},
+		{progress{done: 1 << 20, total: 1 << 20, records: 12294, saving: true}, false, "100% 1.0 MB of 1.0 MB, 12294 titles, saving to the database"},
+		{progress{done: 2 << 20, total: -1, records: 10}, true, "2.0 MB read, 10 titles"},
+		{progress{done: 3 << 20, total: 1 << 20, records: 10}, false, "100% 3.0 MB of 1.0 MB, 10 titles"}, // a server that lied about its size
 	}
 	for _, tc := range tests {
-		if got := progressLine(tc.done, tc.total, tc.records, tc.bar); got != tc.want {
-			t.Errorf("progressLine(%d, %d, %d, %v) = %q, want %q", tc.done, tc.total, tc.records, tc.bar, got, tc.want)
+		if got := progressLine(tc.p, tc.bar); got != tc.want {
+			t.Errorf("progressLine(%+v, %v) = %q, want %q", tc.p, tc.bar, got, tc.want)
 		}
 	}
 }

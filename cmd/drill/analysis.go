@@ -452,23 +452,28 @@ func outageOf(samples []sample, responses []response, faults []fault, pg fault, 
 	return o
 }
 
-// gauges are the server's own numbers from /metrics.
+// gauges are the server's numbers: goroutines and RSS from its /metrics,
+// descriptors from /proc.
 type gauges struct {
-	Goroutines float64 `json:"goroutines"`
-	RSS        float64 `json:"rss_bytes"`
-	OpenFDs    float64 `json:"open_fds"`
+	Goroutines float64  `json:"goroutines"`
+	RSS        float64  `json:"rss_bytes"`
+	FD         fdCensus `json:"fd"`
 }
 
 // Leak margins: what the server may hold above its start once the load
-// has stopped and it has settled.
+// has stopped and it has settled. Pooled connections are bounded by the
+// pools' sizes instead: a pool that grew under load keeps its idle
+// connections for minutes, and that is no leak.
 const (
 	goroutineMargin = 10
-	fdMargin        = 10
+	fdMargin        = 5
 )
 
-// leaked reports whether end is above start by more than the margins.
+// leaked reports whether end is above start by more than the margins, or
+// holds more pooled connections than the pools allow.
 func leaked(start, end gauges) bool {
-	return end.Goroutines > start.Goroutines+goroutineMargin || end.OpenFDs > start.OpenFDs+fdMargin
+	return end.Goroutines > start.Goroutines+goroutineMargin || end.FD.other() > start.FD.other()+fdMargin ||
+		end.FD.PostgresConns > maxPostgresConns || end.FD.RedisConns > maxRedisConns
 }
 
 // check is one expected result, passed or not.
@@ -552,8 +557,9 @@ func (v verdict) checks() []check {
 	out = append(out, check{
 		Name: "no leak",
 		Pass: !leak,
-		Detail: fmt.Sprintf("goroutines %.0f → %.0f (margin %d), open fds %.0f → %.0f (margin %d), RSS %s → %s",
-			v.Start.Goroutines, v.End.Goroutines, goroutineMargin, v.Start.OpenFDs, v.End.OpenFDs, fdMargin,
+		Detail: fmt.Sprintf("goroutines %.0f → %.0f (margin %d); fds outside the pools %d → %d (margin %d); PostgreSQL conns %d → %d (pool ≤ %d), Redis conns %d → %d (pool ≤ %d); RSS %s → %s",
+			v.Start.Goroutines, v.End.Goroutines, goroutineMargin, v.Start.FD.other(), v.End.FD.other(), fdMargin,
+			v.Start.FD.PostgresConns, v.End.FD.PostgresConns, maxPostgresConns, v.Start.FD.RedisConns, v.End.FD.RedisConns, maxRedisConns,
 			mib(v.Start.RSS), mib(v.End.RSS)),
 	})
 	return out

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"os"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,7 +240,8 @@ func TestChecks(t *testing.T) {
 			Tallies:    []tally{clean(), clean(), clean(), {Requests: 10, OK: 5, Errors: map[string]int64{"503": 5}}, clean()},
 			Recoveries: []recovery{{Recovered: true, After: time.Second}, {Recovered: true, After: 200 * time.Millisecond}},
 			Outage:     &outage{Served: 5, StaleFragments: 5, Unavailable: 5, ColdAsked: 5, ColdRefused: 5},
-			Start:      gauges{Goroutines: 20, OpenFDs: 15}, End: gauges{Goroutines: 25, OpenFDs: 16}, Settled: true,
+			Start:      gauges{Goroutines: 20, FD: fdCensus{FDs: 15, PostgresConns: 2, RedisConns: 1}},
+			End:        gauges{Goroutines: 25, FD: fdCensus{FDs: 40, PostgresConns: 10, RedisConns: 20}}, Settled: true,
 		}
 	}
 	passes := func(v verdict) []bool {
@@ -267,7 +271,9 @@ func TestChecks(t *testing.T) {
 		{"slow recovery", func(v *verdict) { v.Recoveries[0].After = 2100 * time.Millisecond }, []bool{true, true, false, true}},
 		{"no recovery", func(v *verdict) { v.Recoveries[1].Recovered = false }, []bool{true, true, false, true}},
 		{"goroutine leak", func(v *verdict) { v.End.Goroutines = 31 }, []bool{true, true, true, false}},
-		{"fd leak", func(v *verdict) { v.End.OpenFDs = 26 }, []bool{true, true, true, false}},
+		{"fd leak outside the pools", func(v *verdict) { v.End.FD.FDs = 48 }, []bool{true, true, true, false}},
+		{"more PostgreSQL conns than the pool", func(v *verdict) { v.End.FD.PostgresConns, v.End.FD.FDs = 18, 48 }, []bool{true, true, true, false}},
+		{"more Redis conns than the pool", func(v *verdict) { v.End.FD.RedisConns, v.End.FD.FDs = 65, 85 }, []bool{true, true, true, false}},
 		{"never settled", func(v *verdict) { v.Settled = false }, []bool{true, true, true, false}},
 	}
 	for _, tt := range tests {
@@ -317,10 +323,40 @@ process_open_fds 17
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (gauges{Goroutines: 42, RSS: 32 << 20, OpenFDs: 17}); got != want {
+	if want := (gauges{Goroutines: 42, RSS: 32 << 20}); got != want {
 		t.Errorf("parseGauges = %+v, want %+v", got, want)
 	}
 	if _, err := parseGauges("process_open_fds 3\n"); err == nil {
 		t.Error("parseGauges without go_goroutines: no error")
+	}
+}
+
+func TestPeerPorts(t *testing.T) {
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:9C40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 100 1 0 100 0 0 10 0
+   1: 0100007F:D431 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 201 1 0 20 4 30 10 -1
+   2: 0100007F:D432 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 202 1 0 20 4 30 10 -1
+   3: 0100007F:D433 0100007F:18EB 01 00000000:00000000 00:00000000 00000000     0        0 203 1 0 20 4 30 10 -1
+   4: 0100007F:D434 0100007F:18EB 06 00000000:00000000 00:00000000 00000000     0        0 204 1 0 20 4 30 10 -1
+   5: 0100007F:D435 0100007F:18EB 01 00000000:00000000 00:00000000 00000000     0        0 999 1 0 20 4 30 10 -1
+`
+	// 0x1538 = 5432, 0x18EB = 6379. Line 0 listens, line 4 is in
+	// TIME_WAIT, line 5 belongs to another process.
+	inodes := map[string]bool{"100": true, "201": true, "202": true, "203": true, "204": true}
+	got := peerPorts(bufio.NewScanner(strings.NewReader(table)), inodes)
+	want := map[int]int{5432: 2, 6379: 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("peerPorts = %v, want %v", got, want)
+	}
+}
+
+func TestCensusOfThisProcess(t *testing.T) {
+	// A census of the test itself: it holds at least stdin, stdout, stderr.
+	c, err := census(os.Getpid(), 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.FDs < 3 || c.PostgresConns != 0 || c.RedisConns != 0 {
+		t.Errorf("census = %+v, want at least 3 fds and no pooled connections", c)
 	}
 }

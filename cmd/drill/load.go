@@ -197,7 +197,7 @@ func scrapeGauges(ctx context.Context, base string) (gauges, error) {
 	return parseGauges(body)
 }
 
-// parseGauges reads the three gauges from a Prometheus text exposition.
+// parseGauges reads goroutines and RSS from a Prometheus text exposition.
 // It returns an error when go_goroutines is missing, since then the leak
 // check could not mean anything.
 func parseGauges(body string) (gauges, error) {
@@ -218,8 +218,6 @@ func parseGauges(body string) (gauges, error) {
 			g.Goroutines, found = v, true
 		case "process_resident_memory_bytes":
 			g.RSS = v
-		case "process_open_fds":
-			g.OpenFDs = v
 		}
 	}
 	if !found {

@@ -306,7 +306,7 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 	d.say("warmed %d pages", len(tg))
 	client.CloseIdleConnections()
 	sleepCtx(ctx, 2*time.Second)
-	g0, err := scrapeGauges(ctx, d.base)
+	g0, err := d.gauges(ctx, srv)
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 	settled := false
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
 		sleepCtx(ctx, time.Second)
-		if g1, err = scrapeGauges(ctx, d.base); err != nil {
+		if g1, err = d.gauges(ctx, srv); err != nil {
 			return fmt.Errorf("after the run: %w", err)
 		}
 		if !leaked(g0, g1) {
@@ -446,6 +446,16 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 		}
 	}
 	return nil
+}
+
+// gauges reads the server's /metrics and its descriptors.
+func (d *drill) gauges(ctx context.Context, srv *child) (gauges, error) {
+	g, err := scrapeGauges(ctx, d.base)
+	if err != nil {
+		return g, err
+	}
+	g.FD, err = census(srv.cmd.Process.Pid, d.pg.port, d.redis.port)
+	return g, err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

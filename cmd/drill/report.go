@@ -58,8 +58,10 @@ func summary(w io.Writer, r *result) {
 			o.CachedPages, o.CachedPagesSeen, o.CachedRefused)
 		fmt.Fprintf(w, "  %d cold pages asked during it: %d were 503 with Retry-After\n", o.ColdAsked, o.ColdRefused)
 	}
-	fmt.Fprintf(w, "\nServer: goroutines %.0f → %.0f, open fds %.0f → %.0f, RSS %s → %s (after warm-up → after the run and a settle)\n",
-		r.GaugeStart.Goroutines, r.GaugeEnd.Goroutines, r.GaugeStart.OpenFDs, r.GaugeEnd.OpenFDs, mib(r.GaugeStart.RSS), mib(r.GaugeEnd.RSS))
+	fmt.Fprintf(w, "\nServer (after warm-up → after the run and a settle): goroutines %.0f → %.0f, RSS %s → %s, fds %d → %d (PostgreSQL conns %d → %d, Redis conns %d → %d)\n",
+		r.GaugeStart.Goroutines, r.GaugeEnd.Goroutines, mib(r.GaugeStart.RSS), mib(r.GaugeEnd.RSS),
+		r.GaugeStart.FD.FDs, r.GaugeEnd.FD.FDs, r.GaugeStart.FD.PostgresConns, r.GaugeEnd.FD.PostgresConns,
+		r.GaugeStart.FD.RedisConns, r.GaugeEnd.FD.RedisConns)
 
 	fmt.Fprintln(w, "\nChecks")
 	for _, c := range r.Checks {

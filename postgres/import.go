@@ -55,7 +55,7 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 		return sum, fmt.Errorf("postgres: import: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_staging (
-		seq bigint, source text, source_id text, source_url text, title text, type text, episodes integer,
+		seq bigint, source text COLLATE "C", source_id text COLLATE "C", source_url text, title text, type text, episodes integer,
 		score double precision, members integer, providers integer, adult boolean, year integer, season text,
 		status text, image_url text, thumb_url text, synopsis text, genres text[]) ON COMMIT DROP;
 		CREATE TEMP TABLE import_changed (id bigint, genres text[], inserted boolean) ON COMMIT DROP`); err != nil {
@@ -129,14 +129,13 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 	return sum, nil
 }
 
-// dedupeSQL deletes all but the last staged row of each title. It sorts
-// only the key columns, not whole rows.
+// dedupeSQL deletes all but the last staged row of each title listed more
+// than once. It hashes the keys rather than sorting whole rows.
 const dedupeSQL = `
-DELETE FROM import_staging WHERE seq IN (
-	SELECT seq FROM (
-		SELECT seq, row_number() OVER (PARTITION BY source, source_id ORDER BY seq DESC) AS n
-		FROM import_staging) d
-	WHERE n > 1)`
+DELETE FROM import_staging s
+USING (SELECT source, source_id, max(seq) AS last FROM import_staging
+	GROUP BY source, source_id HAVING count(*) > 1) d
+WHERE s.source = d.source AND s.source_id = d.source_id AND s.seq <> d.last`
 
 // animeColumnList are the columns an import writes.
 const animeColumnList = `source, source_id, source_url, title, type, episodes, score, members, providers,
@@ -194,7 +193,7 @@ var genreSQL = []string{
 const bulkMin = 10_000
 
 // dropSecondary prepares a first load, when the catalog is empty: it drops
-// the indexes and constraints but the primary keys (insertSQL then
+// the indexes and constraints but anime's primary key (insertSQL then
 // replaces upsertSQL) and returns the DDL that recreates them. Building an index once over a million rows is many
 // times faster than updating it a million times (the trigram index most of
 // all), and one validation join beats a million foreign-key lookups. The
@@ -208,7 +207,7 @@ func dropSecondary(ctx context.Context, tx pgx.Tx) ([]string, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT 'ALTER TABLE ' || conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(conname),
 			'ALTER TABLE ' || conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(conname) || ' ' || pg_get_constraintdef(oid)
-		FROM pg_constraint WHERE (contype = 'f' AND conrelid = 'anime_genres'::regclass)
+		FROM pg_constraint WHERE (contype IN ('f', 'p') AND conrelid = 'anime_genres'::regclass)
 			OR (contype = 'u' AND conrelid = 'anime'::regclass)
 		UNION ALL
 		SELECT 'DROP INDEX ' || indexrelid::regclass, pg_get_indexdef(indexrelid)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/anigo/anigo"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -14,7 +15,7 @@ import (
 // rows of one fetch, whatever the size of the catalog.
 
 // fetchSize is the number of rows per FETCH from the order cursor.
-const fetchSize = 10_000
+const fetchSize = 50_000
 
 // listing is one precomputed order being filled.
 type listing struct {
@@ -39,26 +40,24 @@ func writeOrders(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
+// writeOrder writes the listings of one sort; the score order's pass
+// writes the ranking's too.
 func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) error {
-	where := "true"
-	if sort == rankingSort {
-		where = "a.ranked"
-	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.adult FROM anime a WHERE %s ORDER BY %s",
-		where, orderBy(keys, false))); err != nil {
+	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.adult, a.ranked FROM anime a ORDER BY %s",
+		orderBy(keys, false))); err != nil {
 		return err
 	}
 	type scope struct {
-		typ       string
+		sort, typ string
 		withAdult bool
 	}
 	listings := map[scope]*listing{}
 	var full [][]any // finished chunks, waiting for COPY
-	add := func(typ string, withAdult bool, id int64) {
-		l := listings[scope{typ, withAdult}]
+	add := func(sort, typ string, withAdult bool, id int64) {
+		l := listings[scope{sort, typ, withAdult}]
 		if l == nil {
 			l = &listing{sort: sort, typ: typ, withAdult: withAdult, ids: make([]int64, 0, chunkSize)}
-			listings[scope{typ, withAdult}] = l
+			listings[scope{sort, typ, withAdult}] = l
 		}
 		l.ids = append(l.ids, id)
 		if len(l.ids) == chunkSize {
@@ -73,13 +72,19 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 		}
 		var id int64
 		var typ string
-		var adult bool
-		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &adult}, func() error {
-			add("", true, id)
-			add(typ, true, id)
+		var adult, ranked bool
+		addAll := func(sort string) {
+			add(sort, "", true, id)
+			add(sort, typ, true, id)
 			if !adult {
-				add("", false, id)
-				add(typ, false, id)
+				add(sort, "", false, id)
+				add(sort, typ, false, id)
+			}
+		}
+		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &adult, &ranked}, func() error {
+			addAll(sort)
+			if ranked && sort == string(anigo.SortScore) {
+				addAll(rankingSort)
 			}
 			return nil
 		})

@@ -14,8 +14,8 @@ type orderKey struct {
 	nullsFirst bool
 }
 
-// Sort names the import orders and listings share; rankingSort is the
-// ranking by score (ranked titles only).
+// rankingSort names the ranking by score in catalog_order: the score
+// order of ranked titles, written in the same pass as the score order.
 const rankingSort = "ranking"
 
 var orders = map[string][]orderKey{
@@ -23,7 +23,6 @@ var orders = map[string][]orderKey{
 	string(anigo.SortScore):      {{expr: "a.score", desc: true}, {expr: "a.id"}},
 	string(anigo.SortTitle):      {{expr: `lower(a.title) COLLATE "C"`}, {expr: "a.id"}},
 	string(anigo.SortEpisodes):   {{expr: "a.episodes", desc: true}, {expr: "a.id"}},
-	rankingSort:                  {{expr: "a.score", desc: true}, {expr: "a.id"}},
 }
 
 // orderBy renders an ORDER BY list, or its exact reverse: the same index

@@ -4,8 +4,10 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE anime (
     id         bigserial PRIMARY KEY,
-    source     text NOT NULL,
-    source_id  text NOT NULL,
+    -- Ids, not words: byte order makes the unique index cheaper to build
+    -- and to probe than a linguistic collation.
+    source     text COLLATE "C" NOT NULL,
+    source_id  text COLLATE "C" NOT NULL,
     source_url text NOT NULL,
     title      text NOT NULL,
     type       text NOT NULL,
@@ -32,15 +34,15 @@ CREATE TABLE anime (
     UNIQUE (source, source_id)
 );
 
--- One index per sort, matching the ORDER BY of postgres/sorts.go exactly.
+-- One index per sort, matching the ORDER BY of postgres/sorts.go exactly,
+-- for listings with filters; the ranking and listings without filters or
+-- by type alone read catalog_order below.
 CREATE INDEX anime_popularity_idx ON anime (members DESC NULLS LAST, providers DESC, score DESC NULLS LAST, id);
 CREATE INDEX anime_score_idx ON anime (score DESC NULLS LAST, id);
 -- Code point order: the same on every server whatever its locale, and LIKE
 -- 'prefix%' can use it.
 CREATE INDEX anime_title_idx ON anime ((lower(title) COLLATE "C"), id);
 CREATE INDEX anime_episodes_idx ON anime (episodes DESC NULLS LAST, id);
-CREATE INDEX anime_ranking_idx ON anime (score DESC, id) WHERE ranked;
-CREATE INDEX anime_ranking_type_idx ON anime (type, score DESC, id) WHERE ranked;
 CREATE INDEX anime_type_idx ON anime (type);
 CREATE INDEX anime_title_trgm_idx ON anime USING gin (title gin_trgm_ops);
 

@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/anigo
 HTMX  := static/js/htmx.min.js
 
-.PHONY: all build generate assets run test vet templ-check clean
+.PHONY: all build generate assets run test vet templ-check bench drill clean
 
 all: build
 
@@ -38,6 +38,13 @@ templ-check:
 test: assets vet templ-check
 	./scripts/test-deps.sh
 	$(GO) test -race -count=1 ./...
+
+# Load benchmark (issue 5): about 12 minutes; BENCH_FLAGS=-quick takes about 3.
+# Uses PostgreSQL and Redis on localhost and redis-server for the fault cases;
+# writes JSON, markdown, an SVG chart and server logs to bench-results/.
+ANIGO_DATASET ?= ../shared/data/anime.csv
+bench: assets
+	ANIGO_DATASET=$(ANIGO_DATASET) $(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin node_modules $(HTMX) .data

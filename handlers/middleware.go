@@ -110,6 +110,7 @@ func rateLimit(name string, max int, window time.Duration, storage fiber.Storage
 			return fiber.NewError(fiber.StatusTooManyRequests, "Too many requests: wait a few seconds and try again.")
 		},
 	}
+	cfg.Storage = newMemStorage()
 	local := limiter.New(cfg)
 	if storage == nil || shared == nil {
 		return local

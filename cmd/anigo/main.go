@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 const usage = `usage: anigo <command> [arguments]
@@ -39,6 +41,9 @@ Configuration is read from the environment; see README.md.`
 var errUsage = errors.New("see 'anigo help'")
 
 func main() {
+	// go-redis logs each failed dial through the standard log package; the
+	// cache's breaker already says, once, that Redis is away.
+	redis.SetLogger(quietRedisLog{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
@@ -47,6 +52,10 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
 
 // run is the whole program: tests call it with their own arguments,
 // environment and writers, and cancel ctx to stop a server.

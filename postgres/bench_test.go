@@ -103,7 +103,7 @@ func BenchmarkCatalog1M(b *testing.B) {
 			return err
 		}
 	}
-	for _, filter := range []anigo.ListQuery{{}, {Type: "TV"}, {Genre: "Drama"}} {
+	for _, filter := range []anigo.ListQuery{{}, {Type: "TV"}, {Genre: "Drama"}, {Genre: "Drama", MinScore: 5}} {
 		total, err := s.Count(ctx, filter)
 		if err != nil {
 			b.Fatal(err)
@@ -116,7 +116,7 @@ func BenchmarkCatalog1M(b *testing.B) {
 			}{{"first", 1}, {"middle", last / 2}, {"last", last}} {
 				q := filter
 				q.Sort, q.Page, q.PerPage = sort, p.page, anigo.DefaultPerPage
-				name := fmt.Sprintf("list/type=%s/genre=%s/%s/%s", filter.Type, filter.Genre, sort, p.name)
+				name := fmt.Sprintf("list/%s/%s/%s", filter.Key(), sort, p.name)
 				b.Run(name, func(b *testing.B) { measure(b, page(q)) })
 			}
 		}

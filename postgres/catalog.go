@@ -64,8 +64,8 @@ func (s *Store) Popular(ctx context.Context, limit int) ([]anigo.Anime, error) {
 // List returns page q.Page of the visible titles matching q's filters in
 // q.Sort's order; a page past the end is empty. A page without filters or
 // filtered by type alone costs the same at any depth (see catalog_order);
-// other filters read the sort's index from whichever end is nearer. Errors are wrapped
-// "postgres: list anime: ...".
+// other filters read the sort's index from whichever end is nearer.
+// Errors are wrapped "postgres: list anime: ...".
 func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, error) {
 	keys, ok := orders[string(q.Sort)]
 	if !ok {
@@ -74,8 +74,8 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	limit, offset := pageBounds(q.Page, q.PerPage)
 	var list []anigo.Anime
 	var err error
-	if typeOnly(q) {
-		list, err = s.page(ctx, string(q.Sort), q.Type, offset, limit)
+	if filter, ok := listingFor(q); ok {
+		list, err = s.page(ctx, string(q.Sort), filter, offset, limit)
 	} else {
 		var args []any
 		where := s.filters(q, &args)
@@ -87,14 +87,14 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	return list, nil
 }
 
-// Count returns the number of visible titles matching q's filters; for
-// no filter or a type alone, from the precomputed orders. Errors are wrapped "postgres: count
-// anime: ...".
+// Count returns the number of visible titles matching q's filters; for no
+// filter or a type alone, from the precomputed orders. Errors are wrapped
+// "postgres: count anime: ...".
 func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 	var n int
 	var err error
-	if typeOnly(q) {
-		n, err = s.orderLen(ctx, string(anigo.SortPopularity), q.Type)
+	if filter, ok := listingFor(q); ok {
+		n, err = s.orderLen(ctx, string(anigo.SortPopularity), filter)
 	} else {
 		var args []any
 		where := s.filters(q, &args)
@@ -106,19 +106,27 @@ func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 	return n, nil
 }
 
-// typeOnly reports whether q filters by type at most: the listings that
-// catalog_order holds.
-func typeOnly(q anigo.ListQuery) bool {
-	return q.Filters() == anigo.ListQuery{Type: q.Type}
+// listingFor returns the catalog_order listing that answers q, if any: no
+// filter, or one on type or genre alone.
+func listingFor(q anigo.ListQuery) (filter string, ok bool) {
+	switch q.Filters() {
+	case anigo.ListQuery{}:
+		return "", true
+	case anigo.ListQuery{Type: q.Type}:
+		return typeFilter(q.Type), true
+	case anigo.ListQuery{Genre: q.Genre}:
+		return genreFilter(q.Genre), true
+	}
+	return "", false
 }
 
 // orderLen is the length of a precomputed order: the position of its last
 // title, read from its last chunk.
-func (s *Store) orderLen(ctx context.Context, sort, typ string) (int, error) {
+func (s *Store) orderLen(ctx context.Context, sort, filter string) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT chunk * $4 + cardinality(ids) FROM catalog_order
-		WHERE sort = $1 AND type = $2 AND with_adult = $3 ORDER BY chunk DESC LIMIT 1), 0)`,
-		sort, typ, s.showAdult, chunkSize).Scan(&n)
+		WHERE sort = $1 AND filter = $2 AND with_adult = $3 ORDER BY chunk DESC LIMIT 1), 0)`,
+		sort, filter, s.showAdult, chunkSize).Scan(&n)
 	return n, err
 }
 
@@ -172,10 +180,9 @@ func (s *Store) filteredPage(ctx context.Context, where string, args []any, keys
 	return list, err
 }
 
-// page reads positions offset to offset+limit of a precomputed order (typ
-// "" for all types): the ids from catalog_order's chunks, then the titles
-// by primary key.
-func (s *Store) page(ctx context.Context, sort, typ string, offset, limit int) ([]anigo.Anime, error) {
+// page reads positions offset to offset+limit of a precomputed listing:
+// the ids from catalog_order's chunks, then the titles by primary key.
+func (s *Store) page(ctx context.Context, sort, filter string, offset, limit int) ([]anigo.Anime, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -183,8 +190,8 @@ func (s *Store) page(ctx context.Context, sort, typ string, offset, limit int) (
 	// Array subscripts are 1-based: the slice of the first chunk starts at
 	// offset%chunkSize+1; later chunks are cut by the limit below.
 	rows, err := s.pool.Query(ctx, `SELECT ids[CASE WHEN chunk = $4 THEN $5 ELSE 1 END:] FROM catalog_order
-		WHERE sort = $1 AND type = $6 AND with_adult = $2 AND chunk BETWEEN $4 AND $3 ORDER BY chunk`,
-		sort, s.showAdult, last, first, offset%chunkSize+1, typ)
+		WHERE sort = $1 AND filter = $6 AND with_adult = $2 AND chunk BETWEEN $4 AND $3 ORDER BY chunk`,
+		sort, s.showAdult, last, first, offset%chunkSize+1, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -221,13 +228,14 @@ func (s *Store) byIDs(ctx context.Context, ids []int64) ([]anigo.Anime, error) {
 	return list, nil
 }
 
-// Ranking returns page q.Page of the titles ranked by score (scored, and
-// with at least 1000 members, or listed by two providers or more where
-// members are unknown), best first, ties by id; Rank counts from 1 at the
-// top of the ranking for q.Type. Errors are wrapped "postgres: ranking: ...".
+// Ranking returns page q.Page of the visible titles ranked by score
+// (scored, and with at least 1000 members, or listed by two providers or
+// more where members are unknown), best first, ties by id; Rank counts
+// from 1 at the top of the ranking for q.Type. Any page costs the same.
+// Errors are wrapped "postgres: ranking: ...".
 func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked, error) {
 	limit, offset := pageBounds(q.Page, q.PerPage)
-	list, err := s.page(ctx, rankingSort, q.Type, offset, limit)
+	list, err := s.page(ctx, rankingSort, typeFilter(q.Type), offset, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: ranking: %w", err)
 	}
@@ -241,7 +249,7 @@ func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked,
 // RankingCount returns the number of visible ranked titles of type typ
 // ("" for all). Errors are wrapped "postgres: ranking count: ...".
 func (s *Store) RankingCount(ctx context.Context, typ string) (int, error) {
-	n, err := s.orderLen(ctx, rankingSort, typ)
+	n, err := s.orderLen(ctx, rankingSort, typeFilter(typ))
 	if err != nil {
 		return 0, fmt.Errorf("postgres: ranking count: %w", err)
 	}
@@ -268,9 +276,9 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 	// fine for a page whose fragment is cached for minutes.
 	err = s.pool.QueryRow(ctx, `SELECT
 		coalesce((SELECT chunk * $3 + array_position(ids, $1) FROM catalog_order
-			WHERE sort = 'ranking' AND type = '' AND with_adult = $2 AND $1 = ANY(ids)), 0),
+			WHERE sort = 'ranking' AND filter = '' AND with_adult = $2 AND $1 = ANY(ids)), 0),
 		coalesce((SELECT chunk * $3 + array_position(ids, $1) FROM catalog_order
-			WHERE sort = 'popularity' AND type = '' AND with_adult = $2 AND $1 = ANY(ids)), 0)`,
+			WHERE sort = 'popularity' AND filter = '' AND with_adult = $2 AND $1 = ANY(ids)), 0)`,
 		id, s.showAdult, chunkSize).Scan(&d.ScoreRank, &d.PopularityRank)
 	if err != nil {
 		return d, fmt.Errorf("postgres: anime %d: ranks: %w", id, err)

@@ -10,7 +10,7 @@ import (
 
 // Rebuilding catalog_order: for each sort, one ordered pass over the
 // titles through a cursor fills the chunks of every listing at once (all
-// types and each type, with and without adult titles), so the database
+// titles, each type, each genre; with and without adult titles), so the database
 // sorts once per order and memory holds one chunk per listing plus the
 // rows of one fetch, whatever the size of the catalog.
 
@@ -19,10 +19,10 @@ const fetchSize = 50_000
 
 // listing is one precomputed order being filled.
 type listing struct {
-	sort, typ string
-	withAdult bool
-	chunk     int32
-	ids       []int64
+	sort, filter string
+	withAdult    bool
+	chunk        int32
+	ids          []int64
 }
 
 // writeOrders replaces catalog_order with the orders of the current titles.
@@ -43,25 +43,25 @@ func writeOrders(ctx context.Context, tx pgx.Tx) error {
 // writeOrder writes the listings of one sort; the score order's pass
 // writes the ranking's too.
 func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) error {
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.adult, a.ranked FROM anime a ORDER BY %s",
+	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.genres, a.adult, a.ranked FROM anime a ORDER BY %s",
 		orderBy(keys, false))); err != nil {
 		return err
 	}
 	type scope struct {
-		sort, typ string
-		withAdult bool
+		sort, filter string
+		withAdult    bool
 	}
 	listings := map[scope]*listing{}
 	var full [][]any // finished chunks, waiting for COPY
-	add := func(sort, typ string, withAdult bool, id int64) {
-		l := listings[scope{sort, typ, withAdult}]
+	add := func(sort, filter string, withAdult bool, id int64) {
+		l := listings[scope{sort, filter, withAdult}]
 		if l == nil {
-			l = &listing{sort: sort, typ: typ, withAdult: withAdult, ids: make([]int64, 0, chunkSize)}
-			listings[scope{sort, typ, withAdult}] = l
+			l = &listing{sort: sort, filter: filter, withAdult: withAdult, ids: make([]int64, 0, chunkSize)}
+			listings[scope{sort, filter, withAdult}] = l
 		}
 		l.ids = append(l.ids, id)
 		if len(l.ids) == chunkSize {
-			full = append(full, []any{l.sort, l.typ, l.withAdult, l.chunk, l.ids})
+			full = append(full, []any{l.sort, l.filter, l.withAdult, l.chunk, l.ids})
 			l.chunk, l.ids = l.chunk+1, make([]int64, 0, chunkSize)
 		}
 	}
@@ -72,16 +72,22 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 		}
 		var id int64
 		var typ string
+		var genres []string
 		var adult, ranked bool
-		addAll := func(sort string) {
-			add(sort, "", true, id)
-			add(sort, typ, true, id)
-			if !adult {
-				add(sort, "", false, id)
-				add(sort, typ, false, id)
+		addTo := func(sort string, withAdult bool) {
+			add(sort, "", withAdult, id)
+			add(sort, typeFilter(typ), withAdult, id)
+			for _, g := range genres {
+				add(sort, genreFilter(g), withAdult, id)
 			}
 		}
-		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &adult, &ranked}, func() error {
+		addAll := func(sort string) {
+			addTo(sort, true)
+			if !adult {
+				addTo(sort, false)
+			}
+		}
+		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &genres, &adult, &ranked}, func() error {
 			addAll(sort)
 			if ranked && sort == string(anigo.SortScore) {
 				addAll(rankingSort)
@@ -101,7 +107,7 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 	}
 	for _, l := range listings {
 		if len(l.ids) > 0 {
-			full = append(full, []any{l.sort, l.typ, l.withAdult, l.chunk, l.ids})
+			full = append(full, []any{l.sort, l.filter, l.withAdult, l.chunk, l.ids})
 		}
 	}
 	if err := copyChunks(ctx, tx, full); err != nil {
@@ -115,6 +121,17 @@ func copyChunks(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"catalog_order"}, []string{"sort", "type", "with_adult", "chunk", "ids"}, pgx.CopyFromRows(rows))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"catalog_order"}, []string{"sort", "filter", "with_adult", "chunk", "ids"}, pgx.CopyFromRows(rows))
 	return err
 }
+
+// typeFilter and genreFilter name the listings of one type or genre in
+// catalog_order; "" is the listing of all titles.
+func typeFilter(typ string) string {
+	if typ == "" {
+		return ""
+	}
+	return "type:" + typ
+}
+
+func genreFilter(genre string) string { return "genre:" + genre }

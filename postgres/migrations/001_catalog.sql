@@ -69,17 +69,17 @@ CREATE TABLE catalog (
 );
 INSERT INTO catalog DEFAULT VALUES;
 
--- Every listing filtered by type or not at all, in every order, as ids in
--- chunks of a fixed size, rebuilt by each import that changes something.
--- Page N of such a listing is then one primary-key lookup whatever N is,
--- instead of an OFFSET that walks a million index entries. Chunks (not one
--- row per title) keep it to a few thousand rows for a million titles,
--- cheap to rebuild.
+-- Every listing without filters or with one filter on type or genre, in
+-- every order, as ids in chunks of a fixed size, rebuilt by each import
+-- that changes something. Page N of such a listing is then one primary-key
+-- lookup whatever N is, instead of an OFFSET that walks a million index
+-- entries. Chunks (not one row per title) keep it to some thousands of
+-- rows for a million titles, cheap to rebuild.
 CREATE TABLE catalog_order (
     sort       text NOT NULL,    -- popularity, score, title, episodes, ranking
-    type       text NOT NULL,    -- '' for every type
+    filter     text NOT NULL,    -- '' for all titles, 'type:TV', 'genre:Drama'
     with_adult boolean NOT NULL, -- the order of all titles, or of non-adult ones
     chunk      integer NOT NULL, -- holds positions chunk*size+1 .. chunk*size+size
     ids        bigint[] NOT NULL,
-    PRIMARY KEY (sort, type, with_adult, chunk)
+    PRIMARY KEY (sort, filter, with_adult, chunk)
 );

@@ -436,7 +436,7 @@ func outageOf(samples []sample, responses []response, faults []fault, pg fault, 
 			continue
 		}
 		seen[r.Target] = true
-		if r.Status == 503 {
+		if r.Status >= 400 {
 			o.CachedRefused++
 		}
 	}

@@ -208,13 +208,14 @@ func TestOutageOf(t *testing.T) {
 		{Target: 0, At: 12 * time.Second, Status: 503, RetryAfter: true},
 		{Target: 2, At: 12 * time.Second, Status: 503, RetryAfter: true},
 		{Target: 1, At: 13 * time.Second, Status: 503, RetryAfter: false}, // a cached page refused, and no Retry-After
+		{Target: 3, At: 14 * time.Second, Status: 500},                    // a cached page failed
 		{Target: 10, At: 3 * time.Second, Status: 200, XCache: "BYPASS"},  // cold, during the Redis kill
 		{Target: 11, At: 14 * time.Second, Status: 503, RetryAfter: true}, // cold, refused properly
 		{Target: 12, At: 14 * time.Second, Status: 500},                   // cold, refused badly
 	}
 	got := outageOf(samples, responses, faults, faults[1], 10)
 	want := outage{Requests: 3, Served: 2, StaleFragments: 2, HitFragments: 1, Unavailable: 1,
-		NoRetryAfter: 1, CachedRefused: 1, CachedPages: 2, CachedPagesSeen: 1, ColdAsked: 2, ColdRefused: 1}
+		NoRetryAfter: 1, CachedRefused: 2, CachedPages: 2, CachedPagesSeen: 2, ColdAsked: 2, ColdRefused: 1}
 	if errorsString(got.Errors) != "503:1" {
 		t.Errorf("errors = %v, want 503:1", got.Errors)
 	}

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,7 +36,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, errChecks) {
+		switch {
+		case errors.Is(err, errChecks):
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(os.Stderr, "drill: interrupted; stopped the services and removed the temporary folder")
+		default:
 			fmt.Fprintln(os.Stderr, "drill:", err)
 		}
 		os.Exit(1)
@@ -311,21 +316,29 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 		return err
 	}
 
-	// The load runs alone; the faults follow the schedule from here.
+	// The load: one closed-loop visitor per worker, each walking the pages
+	// in its own shuffled order. Workers of one loadtest run walk the same
+	// order from neighbouring offsets, and after Redis restarts empty they
+	// fall into a convoy behind each cold page's single render: every
+	// answer a MISS for seconds, which no population of users would do.
 	type loaded struct {
 		res *loadtest.Result
 		err error
 	}
-	done := make(chan loaded, 1)
+	done := make(chan loaded, d.s.Concurrency)
 	loadCtx, cancelLoad := context.WithCancel(ctx)
 	defer cancelLoad()
 	t0 := time.Now()
 	obs.begin(t0)
-	go func() {
-		res, err := loadtest.Run(loadCtx, loadtest.Options{Targets: tg, Concurrency: d.s.Concurrency, Duration: d.s.Duration,
-			Client: client, CountHeader: "X-Cache", Trace: true})
-		done <- loaded{res, err}
-	}()
+	for i := range d.s.Concurrency {
+		order := slices.Clone(tg)
+		rand.New(rand.NewPCG(uint64(i), 6)).Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		go func() {
+			res, err := loadtest.Run(loadCtx, loadtest.Options{Targets: order, Concurrency: 1, Duration: d.s.Duration,
+				Client: client, CountHeader: "X-Cache", Trace: true})
+			done <- loaded{res, err}
+		}()
+	}
 	d.say("load: %d workers over %d pages for %v, and %d cold pages during each fault", d.s.Concurrency, len(tg), d.s.Duration, coldPerFault)
 
 	var happened []time.Time // from, to of each fault in turn
@@ -349,22 +362,34 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 		}
 		coldRuns = append(coldRuns, coldRun)
 		sleepCtx(ctx, st.hold-time.Since(from))
+		// Heal even when interrupted: a frozen Redis is thawed before the
+		// cleanup stops it.
 		if err := st.heal(ctx); err != nil {
 			return fmt.Errorf("%s: heal: %w", st.name, err)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		to := time.Now()
 		d.say("%5.1fs ▲ %s over (%s; cold pages: %d, errors %s)", time.Since(t0).Seconds(), st.name, seconds(to.Sub(from)),
 			coldRun.Requests, errorsString(coldRun.Errors))
 		happened = append(happened, from, to)
 	}
-	l := <-done
-	if l.err != nil {
-		return l.err
+	var runs []*loadtest.Result
+	var end time.Time
+	for range d.s.Concurrency {
+		l := <-done
+		if l.err != nil {
+			return l.err
+		}
+		runs = append(runs, l.res)
+		if e := l.res.Start.Add(l.res.Elapsed); e.After(end) {
+			end = e
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	res := l.res
 	responses := obs.taken()
 	client.CloseIdleConnections()
 	coldClient.CloseIdleConnections()
@@ -389,18 +414,13 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 	default:
 	}
 
-	// Times from the load's own start, which loadtest took a moment after t0.
-	shift := res.Start.Sub(t0)
+	// Every time is from t0, when the load began.
 	var faults []fault
 	for i, st := range steps {
-		faults = append(faults, fault{Name: st.name, Kind: st.kind,
-			From: max(happened[2*i].Sub(res.Start), 0), To: happened[2*i+1].Sub(res.Start)})
+		faults = append(faults, fault{Name: st.name, Kind: st.kind, From: happened[2*i].Sub(t0), To: happened[2*i+1].Sub(t0)})
 	}
-	for i := range responses {
-		responses[i].At -= shift
-	}
-	samples := samplesOf(res.Start, append([]*loadtest.Result{res}, coldRuns...)...)
-	total := max(res.Elapsed, faults[len(faults)-1].To)
+	samples := samplesOf(t0, append(runs, coldRuns...)...)
+	total := max(end.Sub(t0), faults[len(faults)-1].To)
 	phases, err := buildPhases(faults, total)
 	if err != nil {
 		return err
@@ -431,11 +451,11 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 		d.say("warning: %d answers could not be matched to their page", unknown)
 	}
 
-	out := result{Settings: d.s, Start: res.Start, Targets: len(tg), Total: tallyOf(samples),
+	out := result{Settings: d.s, Start: t0, Targets: len(tg), Total: tallyOf(samples),
 		Faults: faults, Phases: phases, Tallies: v.Tallies, Recoveries: v.Recoveries,
 		Outage: v.Outage, GaugeStart: g0, GaugeEnd: g1, Checks: v.checks(), Timeline: timeline(samples, faults, total)}
 	report(d.out, &out)
-	path := filepath.Join(filepath.Dir(d.logDir), "drill-"+res.Start.UTC().Format("20060102-150405")+".json")
+	path := filepath.Join(filepath.Dir(d.logDir), "drill-"+t0.UTC().Format("20060102-150405")+".json")
 	if err := writeJSON(path, &out); err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func summary(w io.Writer, r *result) {
 	if o := r.Outage; o != nil {
 		fmt.Fprintf(w, "\nPostgreSQL outage: %d requests; %d served from Redis (%d STALE, %d HIT fragments); %d × 503 (%d without Retry-After in the whole run); errors %s\n",
 			o.Requests, o.Served, o.StaleFragments, o.HitFragments, o.Unavailable, o.NoRetryAfter, errorsString(o.Errors))
-		fmt.Fprintf(w, "  %d pages were cached when it began; %d of them were asked for during it, and %d of those answers were 503\n",
+		fmt.Fprintf(w, "  %d pages were cached when it began; %d of them were asked for during it, and %d of those answers were errors\n",
 			o.CachedPages, o.CachedPagesSeen, o.CachedRefused)
 		fmt.Fprintf(w, "  %d cold pages asked during it: %d were 503 with Retry-After\n", o.ColdAsked, o.ColdRefused)
 	}

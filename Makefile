@@ -30,7 +30,7 @@ vet: assets
 
 # Regenerating the committed *_templ.go files must change nothing.
 templ-check:
-	@$(GO) tool templ generate >/dev/null
+	@$(GO) tool templ generate >/dev/null 2>&1
 	@if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then \
 		echo "templ-check: generated files are out of date; run 'go tool templ generate' and commit:"; \
 		git status --porcelain -- '*_templ.go'; exit 1; fi

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,14 +32,25 @@ const localRequestID = "requestid"
 // be kept; anything else is replaced, so it cannot forge log lines.
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// requestID gives every request an ID, echoed in X-Request-ID, logged with
-// it and shown on error pages so that a user's report can be found.
-func requestID(c *fiber.Ctx) error {
+// requestIDs gives every request an ID, echoed in X-Request-ID, logged
+// with it and shown on error pages so that a user's report can be found.
+// An ID is a random prefix drawn once per process and a counter: unique
+// without a system call per request, which crypto/rand would cost.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand's contract)
+	return &requestIDs{prefix: hex.EncodeToString(b[:]) + "-"}
+}
+
+func (r *requestIDs) handle(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
 	if !requestIDPattern.MatchString(id) {
-		var b [8]byte
-		_, _ = rand.Read(b[:]) // never fails (crypto/rand's contract)
-		id = hex.EncodeToString(b[:])
+		id = r.prefix + strconv.FormatUint(r.n.Add(1), 36)
 	}
 	c.Locals(localRequestID, id)
 	c.Set(fiber.HeaderXRequestID, id)

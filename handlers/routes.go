@@ -3,11 +3,12 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/pprof"
 )
 
 // routes is the site's URL map: middleware first, then one row per route.
 func (h *handler) routes(app *fiber.App, opts Options) {
-	app.Use(requestID, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts), withTimeout)
+	app.Use(newRequestIDs().handle, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts), withTimeout)
 
 	searchLimit := rateLimit("anigo:ratelimit:search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
 	adminLimit := rateLimit("anigo:ratelimit:admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
@@ -39,5 +40,7 @@ func (h *handler) routes(app *fiber.App, opts Options) {
 			app.Add(fiber.MethodHead, r.path, r.handle...)
 		}
 	}
+	// Profiles, for the people who hold the admin token.
+	app.Use("/admin/debug/pprof", adminLimit, h.adminGuard, pprof.New(pprof.Config{Prefix: "/admin"}))
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

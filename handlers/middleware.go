@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -72,13 +73,17 @@ func (h *handler) accessLog(c *fiber.Ctx) error {
 			return herr
 		}
 	}
-	h.log.InfoContext(c.UserContext(), "request",
-		"method", c.Method(),
-		"path", c.Path(),
-		"status", c.Response().StatusCode(),
-		"duration", time.Since(start).Round(time.Microsecond),
-		"cache", string(c.Response().Header.Peek("X-Cache")),
-		"id", requestIDOf(c))
+	ctx := c.UserContext()
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return nil // LOG_LEVEL=warn: not even the arguments are built
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("method", c.Method()),
+		slog.String("path", c.Path()),
+		slog.Int("status", c.Response().StatusCode()),
+		slog.Duration("duration", time.Since(start).Round(time.Microsecond)),
+		slog.String("cache", string(c.Response().Header.Peek("X-Cache"))),
+		slog.String("id", requestIDOf(c)))
 	return nil
 }
 

@@ -46,5 +46,11 @@ ANIGO_DATASET ?= ../shared/data/anime.csv
 bench: assets
 	ANIGO_DATASET=$(ANIGO_DATASET) $(GO) run ./cmd/bench $(BENCH_FLAGS)
 
+# Failure drill (issue 6): a private PostgreSQL and redis-server under steady
+# load, Redis killed three times and frozen once, PostgreSQL restarted once;
+# about 2 minutes. Exits non-zero when a check fails.
+drill: build
+	ANIGO_DATASET=$(ANIGO_DATASET) $(GO) run ./cmd/drill -bin $(BIN)
+
 clean:
 	rm -rf bin node_modules $(HTMX) .data

@@ -254,12 +254,39 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		html, err = c.render(ctx, name, key, ttl, render)
 	case StatusBypass:
 		html, err = c.render(ctx, name, key, 0, render)
+		if err != nil {
+			// Stale-if-error holds with the breaker open too: PostgreSQL
+			// and Redis can both be in trouble at once.
+			if stale, ok := c.staleCopy(ctx, name, key); ok {
+				c.log.Warn("cache: render failed, serving a stale copy", "fragment", name, "err", err)
+				html, status, err = stale, StatusStale, nil
+			}
+		}
 	}
 	c.counters[name].add(status)
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "cache "+status, slog.String("fragment", name), slog.String("key", key))
 	}
 	return html, status, err
+}
+
+// staleCopy finds a copy of key still within its grace, after a render
+// failed: in this process's near cache, else with one Redis read that
+// goes past the breaker (one short timeout at most, and only on this
+// already-failing path).
+func (c *Cache) staleCopy(ctx context.Context, name, key string) ([]byte, bool) {
+	now := c.now()
+	if html, until, ok := c.near.stale(key); ok && now.Before(until.Add(c.grace)) {
+		return html, true
+	}
+	if c.store == nil {
+		return nil, false
+	}
+	e, found, err := c.load(ctx, name, key)
+	if err != nil || !found || !now.Before(e.freshUntil.Add(c.grace)) {
+		return nil, false
+	}
+	return e.html, true
 }
 
 // key builds the Redis key of a fragment at the current catalog version.

@@ -49,6 +49,16 @@ func (n *near) get(key string, now time.Time) ([]byte, bool) {
 	return e.html, true
 }
 
+// stale returns key's HTML whatever its age, for serving when a render
+// fails; until is its fresh-until.
+func (n *near) stale(key string) (html []byte, until time.Time, ok bool) {
+	if n == nil {
+		return nil, time.Time{}, false
+	}
+	e, ok := n.lru.Peek(key)
+	return e.html, e.freshUntil, ok
+}
+
 func (n *near) put(key string, e entry) {
 	if n != nil {
 		n.lru.Add(key, e)

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/anigo/anigo/cache/redistest"
 )
@@ -77,4 +78,35 @@ func waitSubscribed(t *testing.T, c *Cache, n int64) {
 		got, err := c.client.PubSubNumSub(context.Background(), c.clearChannel()).Result()
 		return err == nil && got[c.clearChannel()] == n
 	})
+}
+
+// With the breaker open and the render failing (PostgreSQL down while
+// Redis looks down too), a copy within grace is still served: from the
+// near cache, or with one Redis read past the breaker.
+func TestStaleIfErrorWithBreakerOpen(t *testing.T) {
+	client, prefix := redistest.Shared(t)
+	clk := newClock()
+	newCache := func() *Cache {
+		c := New(Options{Client: client, Prefix: prefix, TTLs: testTTLs, Grace: testGrace, Now: clk.Now, Logger: quietLogger()})
+		t.Cleanup(c.Close)
+		return c
+	}
+	a, b := newCache(), newCache()
+	r := &renderer{name: "catalog"}
+	wantGet(t, a, "catalog", "page=2", r, "<p>catalog #1</p>", StatusMiss)
+	clk.Add(testTTLs["catalog"] + time.Second)
+	r.fail.Store(true)
+
+	for _, c := range []*Cache{a, b} { // a has a near copy, b only Redis's
+		c.brk.open.Store(true) // as if a timeout had tripped it; no prober runs
+		html, status, err := c.Get(context.Background(), "catalog", "page=2", r.render)
+		if err != nil || string(html) != "<p>catalog #1</p>" || status != StatusStale {
+			t.Errorf("Get = %q, %s, %v; want the stale copy, STALE, nil", html, status, err)
+		}
+	}
+
+	clk.Add(testGrace)
+	if _, _, err := a.Get(context.Background(), "catalog", "page=2", r.render); err == nil {
+		t.Error("past the grace, a failed render was hidden behind an expired copy")
+	}
 }

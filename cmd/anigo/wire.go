@@ -55,12 +55,17 @@ func openCache(ctx context.Context, cfg config.Config, log *slog.Logger) (*cache
 	return c, opts.Client, func() { c.Close(); closeClient() }, nil
 }
 
-func runMigrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+// openStoreFromEnv loads the configuration and opens the store.
+func openStoreFromEnv(ctx context.Context, getenv func(string) string) (*postgres.Store, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	store, err := openStore(ctx, cfg)
+	return openStore(ctx, cfg)
+}
+
+func runMigrate(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	store, err := openStoreFromEnv(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -70,11 +75,7 @@ func runMigrate(ctx context.Context, getenv func(string) string, stdout io.Write
 }
 
 func runImportCommand(ctx context.Context, src string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStoreFromEnv(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,6 @@ func csvRecords(r io.Reader, skip func(anigo.ImportSkip)) iter.Seq2[anigo.Import
 			if err == io.EOF {
 				return
 			}
-			line, _ := cr.FieldPos(0)
 			if err != nil {
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
@@ -53,6 +52,7 @@ func csvRecords(r io.Reader, skip func(anigo.ImportSkip)) iter.Seq2[anigo.Import
 				yield(anigo.ImportRecord{}, err)
 				return
 			}
+			line, _ := cr.FieldPos(0) // only valid after a row was read: it panics after an error
 			a, reason := csvAnime(row)
 			if reason != "" {
 				skip(anigo.ImportSkip{Line: int64(line), Reason: reason})

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
 )
 
@@ -148,36 +149,13 @@ func (b *bench) startAniGo(ctx context.Context, name, db string, env ...string) 
 
 // importCatalog runs `anigo import file` into database db.
 func (b *bench) importCatalog(ctx context.Context, db, file string) error {
-	logf, err := os.Create(filepath.Join(b.logDir, "import-"+db+".log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := b.command(ctx, []string{"bin/anigo", "import", file}, b.anigoEnv(db, "REDIS_URL=off")...)
-	cmd.Stdout, cmd.Stderr = logf, logf
 	t0 := time.Now()
-	if err := runChild(ctx, cmd); err != nil {
-		return fmt.Errorf("anigo import %s: %w; see %s", file, err, logf.Name())
+	if err := devproc.Run(ctx, filepath.Join(b.logDir, "import-"+db+".log"), []string{"bin/anigo", "import", file},
+		devproc.CleanEnv(b.anigoEnv(db, "REDIS_URL=off")...)); err != nil {
+		return err
 	}
 	b.say("  imported in %v", time.Since(t0).Round(time.Millisecond))
 	return nil
-}
-
-// runChild runs cmd to its end, killing it when ctx ends.
-func runChild(ctx context.Context, cmd *exec.Cmd) error {
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		cmd.Process.Kill()
-		<-done
-		return ctx.Err()
-	}
 }
 
 // target is the load generator's request for page p on server srv.
@@ -191,14 +169,14 @@ func target(srv *proc, p page) loadtest.Target {
 
 // measure runs one throughput case against srv and records it.
 func (b *bench) measure(ctx context.Context, name string, srv *proc, p page, concurrency int, d time.Duration) (*caseResult, error) {
-	resetPeakRSS(srv.pid())
+	devproc.ResetPeakRSS(srv.Pid())
 	res, err := b.load(ctx, loadSpec{Warmup: b.s.warmup, Options: loadtest.Options{
 		Targets: []loadtest.Target{target(srv, p)}, Concurrency: concurrency, Duration: d, CountHeader: "X-Cache",
 	}})
 	if err != nil {
 		return nil, err
 	}
-	c := newCase(name, p, concurrency, res, peakRSS(srv.pid()))
+	c := newCase(name, p, concurrency, res, devproc.PeakRSS(srv.Pid()))
 	b.say("  %-10s %-22s c=%-3d %8.0f rps  p50 %7s  p99 %7s  max %7s  err %d  rss %s  %s",
 		name, p, concurrency, c.RPS, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS), topValues(c.XCache))
 	return c, nil

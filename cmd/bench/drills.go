@@ -4,16 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
 )
 
@@ -24,72 +21,15 @@ const statsFlush = 11 * time.Second
 // drillPage is the page of the Redis fault drills.
 var drillPage = page{"/", false}
 
-// redisServer is a private redis-server that a drill may kill or freeze.
-type redisServer struct {
-	port int
-	p    *proc
-}
-
-// startRedis starts a private redis-server, without persistence, on port
-// (0 picks a free one), and waits until it answers PING.
-func (b *bench) startRedis(ctx context.Context, port int) (*redisServer, error) {
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	argv := []string{"redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru"}
-	logf, err := os.OpenFile(filepath.Join(b.logDir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := b.command(ctx, argv)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("redis-server: %w (install it: apt-get install redis-server)", err)
-	}
-	p := &proc{name: "redis", cmd: cmd, done: make(chan struct{}), addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
-	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
-	b.cleanup(p.stop)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if pingRedis(p.addr) {
-			return &redisServer{port: port, p: p}, nil
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("private redis-server on port %d did not answer PING", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func pingRedis(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(200 * time.Millisecond))
-	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
-}
-
 // drills runs AniGo on a private Redis and, under load, kills it and
 // starts it again, then freezes it (SIGSTOP) and thaws it (SIGCONT).
 func (b *bench) drills(ctx context.Context) error {
-	rs, err := b.startRedis(ctx, 0)
+	rs, err := devproc.StartRedis(ctx, filepath.Join(b.logDir, "redis.log"), "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru")
 	if err != nil {
 		return err
 	}
-	srv, err := b.startAniGo(ctx, "anigo-drill", b.db, "REDIS_HOST=127.0.0.1", "REDIS_PORT="+strconv.Itoa(rs.port))
+	b.cleanup(rs.Close)
+	srv, err := b.startAniGo(ctx, "anigo-drill", b.db, "REDIS_HOST=127.0.0.1", "REDIS_PORT="+strconv.Itoa(rs.Port()))
 	if err != nil {
 		return err
 	}
@@ -100,22 +40,13 @@ func (b *bench) drills(ctx context.Context) error {
 
 	phase := max(b.s.duration, 2*time.Second)
 	killed, err := b.drill(ctx, "killed", srv, phase,
-		func() error { return rs.p.cmd.Process.Kill() },
-		func() error {
-			<-rs.p.done
-			rs2, err := b.startRedis(ctx, rs.port)
-			if err == nil {
-				rs = rs2
-			}
-			return err
-		})
+		func() error { rs.Kill(); return nil },
+		func() error { return rs.Restart(ctx) })
 	if err != nil {
 		return err
 	}
 	b.res.Killed = killed
-	frozen, err := b.drill(ctx, "frozen", srv, phase,
-		func() error { return rs.p.cmd.Process.Signal(syscall.SIGSTOP) },
-		func() error { return rs.p.cmd.Process.Signal(syscall.SIGCONT) })
+	frozen, err := b.drill(ctx, "frozen", srv, phase, rs.Stop, rs.Cont)
 	if err != nil {
 		return err
 	}
@@ -127,7 +58,7 @@ func (b *bench) drills(ctx context.Context) error {
 // healed (after heal), tracing every request, and reads the breaker's
 // behaviour off the X-Cache headers.
 func (b *bench) drill(ctx context.Context, kind string, srv *proc, phase time.Duration, fault, heal func() error) (*drillResult, error) {
-	resetPeakRSS(srv.pid())
+	devproc.ResetPeakRSS(srv.Pid())
 	type loaded struct {
 		res *loadtest.Result
 		err error
@@ -157,7 +88,7 @@ func (b *bench) drill(ctx context.Context, kind string, srv *proc, phase time.Du
 		return nil, l.err
 	}
 	d := analyseDrill(kind, l.res, faultAt, healAt)
-	d.PeakRSS = peakRSS(srv.pid())
+	d.PeakRSS = devproc.PeakRSS(srv.Pid())
 	b.say("  %s: during %0.f rps p99 %s max %s; breaker open after %s; max after open %s; resumed (no BYPASS) %s, HIT %s; errors %d",
 		kind, d.During.RPS, ms(d.During.P99), ms(d.During.Max), ms(d.BreakerOpenAfter), ms(d.MaxAfterOpen),
 		ms(d.ResumeCaching), ms(d.ResumeHit), d.Errors)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
 )
 
@@ -55,14 +56,14 @@ func (b *bench) scale(ctx context.Context) error {
 		for _, n := range []int{1, last} {
 			for _, hx := range []bool{false, true} {
 				p := page{fmt.Sprintf("/anime?sort=%s&page=%d", sort, n), hx}
-				resetPeakRSS(srv.pid())
+				devproc.ResetPeakRSS(srv.Pid())
 				res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
 					Targets: []loadtest.Target{target(srv, p)}, Concurrency: 1, Requests: scaleRequests, CountHeader: "X-Cache",
 				}})
 				if err != nil {
 					return err
 				}
-				c := newCase("anigo-1m", p, 1, res, peakRSS(srv.pid()))
+				c := newCase("anigo-1m", p, 1, res, devproc.PeakRSS(srv.Pid()))
 				b.res.Scale.Cases = append(b.res.Scale.Cases, c)
 				b.say("  %-40s p50 %7s  p99 %7s  max %7s  err %d  rss %s", p, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS))
 			}

@@ -22,9 +22,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
 )
 
@@ -104,7 +106,7 @@ type drill struct {
 	c      *cleanups
 	tmp    string
 	logDir string
-	redis  *redisServer
+	redis  *devproc.Redis
 	pg     *postgresServer
 	base   string // http://127.0.0.1:port of the server
 }
@@ -138,7 +140,7 @@ func (d *drill) run(ctx context.Context) error {
 	if bin == "" {
 		bin = filepath.Join(d.tmp, "anigo")
 		d.say("building ./cmd/anigo")
-		if err := runTo(ctx, filepath.Join(d.logDir, "build.log"), os.Environ(), "go", "build", "-o", bin, "./cmd/anigo"); err != nil {
+		if err := devproc.Run(ctx, filepath.Join(d.logDir, "build.log"), []string{"go", "build", "-o", bin, "./cmd/anigo"}, os.Environ()); err != nil {
 			return fmt.Errorf("build anigo (is static/js/htmx.min.js there? run make assets): %w", err)
 		}
 	}
@@ -152,24 +154,24 @@ func (d *drill) run(ctx context.Context) error {
 	if err := d.startRedis(ctx); err != nil {
 		return err
 	}
-	env := cleanEnv(append([]string{
-		"DATABASE_URL=" + d.pg.url(), "PORT=0", "REDIS_HOST=127.0.0.1", "REDIS_PORT=" + strconv.Itoa(d.redis.port),
+	env := devproc.CleanEnv(append([]string{
+		"DATABASE_URL=" + d.pg.url(), "PORT=0", "REDIS_HOST=127.0.0.1", "REDIS_PORT=" + strconv.Itoa(d.redis.Port()),
 		"ANIGO_CACHE_NAMESPACE=drill", "LOG_LEVEL=warn",
 	}, serverCacheEnv...)...)
 
 	t := time.Now()
-	if err := runTo(ctx, filepath.Join(d.logDir, "import.log"), env, bin, "import", d.s.Dataset); err != nil {
+	if err := devproc.Run(ctx, filepath.Join(d.logDir, "import.log"), []string{bin, "import", d.s.Dataset}, env); err != nil {
 		return err
 	}
 	d.say("imported %s in %s", d.s.Dataset, seconds(time.Since(t)))
 
-	srv, addr, err := startAniGo(ctx, bin, filepath.Join(d.logDir, "anigo.log"), env)
+	srv, base, err := devproc.StartAniGo(ctx, bin, filepath.Join(d.logDir, "anigo.log"), env)
 	if err != nil {
 		return err
 	}
-	d.c.add(func() { srv.stop(20 * time.Second) })
-	d.base = "http://" + addr
-	d.say("anigo serving on %s (pid %d), PostgreSQL on :%d, Redis on :%d", addr, srv.cmd.Process.Pid, d.pg.port, d.redis.port)
+	d.c.add(func() { srv.Stop(20 * time.Second) })
+	d.base = base
+	d.say("anigo serving on %s (pid %d), PostgreSQL on :%d, Redis on :%d", strings.TrimPrefix(base, "http://"), srv.Pid(), d.pg.port, d.redis.Port())
 
 	return d.drive(ctx, srv)
 }
@@ -183,7 +185,7 @@ func (d *drill) startPostgres(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := devproc.FreePort()
 	if err != nil {
 		return err
 	}
@@ -210,17 +212,17 @@ func (d *drill) startPostgres(ctx context.Context) error {
 }
 
 func (d *drill) startRedis(ctx context.Context) error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
 	dir := filepath.Join(d.tmp, "redis")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return err
 	}
-	d.redis = &redisServer{port: port, dir: dir, logPath: filepath.Join(d.logDir, "redis.log")}
-	d.c.add(d.redis.stop)
-	return d.redis.startRedis(ctx)
+	r, err := devproc.StartRedis(ctx, filepath.Join(d.logDir, "redis.log"), "--dir", dir)
+	if err != nil {
+		return err
+	}
+	d.redis = r
+	d.c.add(r.Close)
+	return nil
 }
 
 // step is one scheduled fault: when it starts (a fraction of the run),
@@ -238,14 +240,14 @@ type step struct {
 // last, once Redis has held every page again for a while, so that the
 // outage shows what a warm cache can serve.
 func (d *drill) schedule() []step {
-	kill := func(ctx context.Context) error { return d.redis.kill() }
-	restart := func(ctx context.Context) error { return d.redis.startRedis(ctx) }
+	kill := func(context.Context) error { d.redis.Kill(); return nil }
+	restart := d.redis.Restart
 	return []step{
 		{name: "redis kill 1", kind: faultRedisKill, at: 0.10, hold: 3 * time.Second, inject: kill, heal: restart},
 		{name: "redis kill 2", kind: faultRedisKill, at: 0.24, hold: 3 * time.Second, inject: kill, heal: restart},
 		{name: "redis freeze", kind: faultRedisFreeze, at: 0.38, hold: 5 * time.Second,
-			inject: func(context.Context) error { return d.redis.signal(syscall.SIGSTOP) },
-			heal:   func(context.Context) error { return d.redis.signal(syscall.SIGCONT) }},
+			inject: func(context.Context) error { return d.redis.Stop() },
+			heal:   func(context.Context) error { return d.redis.Cont() }},
 		{name: "redis kill 3", kind: faultRedisKill, at: 0.53, hold: 3 * time.Second, inject: kill, heal: restart},
 		{name: "postgres restart", kind: faultPostgres, at: 0.70, hold: 5 * time.Second,
 			inject: func(ctx context.Context) error { return d.pg.stop(ctx, "fast") },
@@ -275,7 +277,7 @@ type result struct {
 const coldPerFault = 60
 
 // drive warms the server up, runs the load with the faults, and reports.
-func (d *drill) drive(ctx context.Context, srv *child) error {
+func (d *drill) drive(ctx context.Context, srv *devproc.Child) error {
 	details, err := detailPaths(ctx, d.base, 40)
 	if err != nil {
 		return err
@@ -409,8 +411,8 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 		}
 	}
 	select {
-	case <-srv.done:
-		return fmt.Errorf("anigo exited during the drill (%v); see %s", srv.err, filepath.Join(d.logDir, "anigo.log"))
+	case <-srv.Done():
+		return fmt.Errorf("anigo exited during the drill (%v); see %s", srv.Err(), filepath.Join(d.logDir, "anigo.log"))
 	default:
 	}
 
@@ -469,12 +471,12 @@ func (d *drill) drive(ctx context.Context, srv *child) error {
 }
 
 // gauges reads the server's /metrics and its descriptors.
-func (d *drill) gauges(ctx context.Context, srv *child) (gauges, error) {
+func (d *drill) gauges(ctx context.Context, srv *devproc.Child) (gauges, error) {
 	g, err := scrapeGauges(ctx, d.base)
 	if err != nil {
 		return g, err
 	}
-	g.FD, err = census(srv.cmd.Process.Pid, d.pg.port, d.redis.port)
+	g.FD, err = census(srv.Pid(), d.pg.port, d.redis.Port())
 	return g, err
 }
 

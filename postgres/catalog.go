@@ -257,8 +257,9 @@ func (s *Store) RankingCount(ctx context.Context, typ string) (int, error) {
 }
 
 // Anime returns the visible title id with its rank by score and by
-// popularity (0 when it has none) and up to 12 related titles: those that
-// share the most genres with it, then the most popular. It returns an
+// popularity (0 when it has none) and up to 12 related titles: among the
+// 1000 most popular of each of its genres, those that share the most
+// genres with it, then the most popular. It returns an
 // ENOTFOUND *anigo.Error when there is no such visible title, and wraps
 // other errors "postgres: anime N: ...".
 func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) {
@@ -283,13 +284,19 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 	if err != nil {
 		return d, fmt.Errorf("postgres: anime %d: ranks: %w", id, err)
 	}
+	// Candidates are the most popular titles of each of its genres (the
+	// first chunk of their listings), not every title sharing a genre: on a
+	// large catalog a genre holds a hundred thousand titles.
 	d.Related, err = collectAnime(s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM anime a JOIN (
-			SELECT o.anime_id, count(*) AS shared
-			FROM anime_genres mine JOIN anime_genres o ON o.genre_id = mine.genre_id AND o.anime_id <> mine.anime_id
-			WHERE mine.anime_id = $1 GROUP BY o.anime_id
-		) r ON r.anime_id = a.id
-		WHERE %s ORDER BY r.shared DESC, %s LIMIT $2`,
-		animeColumns, s.visible(), orderBy(orders[string(anigo.SortPopularity)], false)), id, maxRelated))
+			SELECT c.id, count(*) AS shared
+			FROM catalog_order o, unnest(o.ids) AS c(id)
+			WHERE o.sort = 'popularity' AND o.with_adult = $3 AND o.chunk = 0
+				AND o.filter = ANY (SELECT 'genre:' || g FROM anime, unnest(genres) AS g WHERE id = $1)
+				AND c.id <> $1
+			GROUP BY c.id
+		) r ON r.id = a.id
+		ORDER BY r.shared DESC, %s LIMIT $2`,
+		animeColumns, orderBy(orders[string(anigo.SortPopularity)], false)), id, maxRelated, s.showAdult))
 	if err != nil {
 		return d, fmt.Errorf("postgres: anime %d: related: %w", id, err)
 	}

@@ -56,7 +56,7 @@ func (s *Store) visible() string {
 func (s *Store) Popular(ctx context.Context, limit int) ([]anigo.Anime, error) {
 	list, err := s.page(ctx, string(anigo.SortPopularity), "", 0, clamp(limit, 1, anigo.MaxPerPage))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: popular: %w", err)
+		return nil, wrapErr("postgres: popular: %w", err)
 	}
 	return list, nil
 }
@@ -82,7 +82,7 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 		list, err = s.filteredPage(ctx, where, args, keys, offset, limit, func() (int, error) { return s.Count(ctx, q) })
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list anime: %w", err)
+		return nil, wrapErr("postgres: list anime: %w", err)
 	}
 	return list, nil
 }
@@ -101,7 +101,7 @@ func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 		err = s.pool.QueryRow(ctx, "SELECT count(*) FROM anime a WHERE "+where, args...).Scan(&n)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres: count anime: %w", err)
+		return 0, wrapErr("postgres: count anime: %w", err)
 	}
 	return n, nil
 }
@@ -237,7 +237,7 @@ func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked,
 	limit, offset := pageBounds(q.Page, q.PerPage)
 	list, err := s.page(ctx, rankingSort, typeFilter(q.Type), offset, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: ranking: %w", err)
+		return nil, wrapErr("postgres: ranking: %w", err)
 	}
 	ranked := make([]anigo.Ranked, len(list))
 	for i, a := range list {
@@ -251,7 +251,7 @@ func (s *Store) Ranking(ctx context.Context, q anigo.RankQuery) ([]anigo.Ranked,
 func (s *Store) RankingCount(ctx context.Context, typ string) (int, error) {
 	n, err := s.orderLen(ctx, rankingSort, typeFilter(typ))
 	if err != nil {
-		return 0, fmt.Errorf("postgres: ranking count: %w", err)
+		return 0, wrapErr("postgres: ranking count: %w", err)
 	}
 	return n, nil
 }
@@ -270,7 +270,7 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 		return d, anigo.Errorf(anigo.ENOTFOUND, "There is no anime %d in the catalog.", id)
 	}
 	if err != nil {
-		return d, fmt.Errorf("postgres: anime %d: %w", id, err)
+		return d, wrapErr("postgres: anime %d: %w", id, err)
 	}
 	// The position in the precomputed orders: array_position over every
 	// chunk reads the whole order (8 MB for a million titles), which is
@@ -282,7 +282,7 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 			WHERE sort = 'popularity' AND filter = '' AND with_adult = $2 AND $1 = ANY(ids)), 0)`,
 		id, s.showAdult, chunkSize).Scan(&d.ScoreRank, &d.PopularityRank)
 	if err != nil {
-		return d, fmt.Errorf("postgres: anime %d: ranks: %w", id, err)
+		return d, wrapErr("postgres: anime %d: ranks: %w", id, err)
 	}
 	// Candidates are the most popular titles of each of its genres (the
 	// first chunk of their listings), not every title sharing a genre: on a
@@ -298,7 +298,7 @@ func (s *Store) Anime(ctx context.Context, id int64) (anigo.AnimeDetail, error) 
 		ORDER BY r.shared DESC, %s LIMIT $2`,
 		animeColumns, orderBy(orders[string(anigo.SortPopularity)], false)), id, maxRelated, s.showAdult))
 	if err != nil {
-		return d, fmt.Errorf("postgres: anime %d: related: %w", id, err)
+		return d, wrapErr("postgres: anime %d: related: %w", id, err)
 	}
 	return d, nil
 }
@@ -333,7 +333,7 @@ func (s *Store) Search(ctx context.Context, q string, limit int) ([]anigo.Anime,
 	}
 	list, err := collectAnime(s.pool.Query(ctx, sql, args...))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: search: %w", err)
+		return nil, wrapErr("postgres: search: %w", err)
 	}
 	return list, nil
 }
@@ -344,11 +344,11 @@ func (s *Store) Genres(ctx context.Context) ([]anigo.Genre, error) {
 	rows, err := s.pool.Query(ctx, `SELECT name, CASE WHEN $1 THEN titles_all ELSE titles END AS n
 		FROM genres WHERE CASE WHEN $1 THEN titles_all ELSE titles END > 0 ORDER BY name`, s.showAdult)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: genres: %w", err)
+		return nil, wrapErr("postgres: genres: %w", err)
 	}
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[anigo.Genre])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: genres: %w", err)
+		return nil, wrapErr("postgres: genres: %w", err)
 	}
 	return list, nil
 }
@@ -361,7 +361,7 @@ func (s *Store) Info(ctx context.Context) (anigo.CatalogInfo, error) {
 		c.Total, err = s.orderLen(ctx, string(anigo.SortPopularity), "")
 	}
 	if err != nil {
-		return c, fmt.Errorf("postgres: catalog info: %w", err)
+		return c, wrapErr("postgres: catalog info: %w", err)
 	}
 	return c, nil
 }
@@ -371,7 +371,7 @@ func (s *Store) Info(ctx context.Context) (anigo.CatalogInfo, error) {
 func (s *Store) Version(ctx context.Context) (int64, error) {
 	var v int64
 	if err := s.pool.QueryRow(ctx, "SELECT version FROM catalog").Scan(&v); err != nil {
-		return 0, fmt.Errorf("postgres: catalog version: %w", err)
+		return 0, wrapErr("postgres: catalog version: %w", err)
 	}
 	return v, nil
 }

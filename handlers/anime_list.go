@@ -18,7 +18,7 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	var genres []anigo.Genre
+	var genres views.GenreOptions
 	if q.Genre != "" || !isFragmentRequest(c) {
 		var name string
 		genres, name, err = h.genresFor(ctx, q.Genre)

@@ -320,7 +320,7 @@ func filterForm(q anigo.ListQuery, genres GenreOptions) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templ.Raw(genres.html(q.Genre)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = genres.options(q.Genre).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

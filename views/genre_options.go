@@ -2,7 +2,10 @@ package views
 
 import (
 	"context"
+	"io"
 	"strings"
+
+	"github.com/a-h/templ"
 
 	"github.com/anigo/anigo"
 )
@@ -14,6 +17,7 @@ import (
 type GenreOptions struct {
 	names              []string
 	plain, selectedOpt []string
+	none               string // every option, none selected: the usual case
 }
 
 // NewGenreOptions renders the options of genres. It returns an error only
@@ -39,19 +43,34 @@ func NewGenreOptions(genres []anigo.Genre) (GenreOptions, error) {
 			}
 		}
 	}
+	o.none = strings.Join(o.plain, "")
 	return o, nil
 }
 
-// html returns the options with genre selected, as trusted HTML that the
-// templ escaping above produced.
+// options writes the options with genre selected: trusted HTML that the
+// templ escaping above produced, written piece by piece without copying.
+func (o GenreOptions) options(genre string) templ.Component {
+	return templ.ComponentFunc(func(_ context.Context, w io.Writer) error {
+		if genre == "" {
+			_, err := io.WriteString(w, o.none)
+			return err
+		}
+		for i, name := range o.names {
+			opt := o.plain[i]
+			if name == genre {
+				opt = o.selectedOpt[i]
+			}
+			if _, err := io.WriteString(w, opt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// html returns the options with genre selected, for tests.
 func (o GenreOptions) html(genre string) string {
 	var b strings.Builder
-	for i, name := range o.names {
-		if name == genre {
-			b.WriteString(o.selectedOpt[i])
-		} else {
-			b.WriteString(o.plain[i])
-		}
-	}
+	_ = o.options(genre).Render(context.Background(), &b) // a Builder never fails
 	return b.String()
 }

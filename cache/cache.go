@@ -28,6 +28,8 @@ import (
 	"time"
 
 	redisstore "github.com/gofiber/storage/redis/v3"
+
+	"github.com/anigo/anigo"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
@@ -323,12 +325,14 @@ func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration,
 		if cnt := c.counters[name]; cnt != nil {
 			cnt.rendered(time.Since(start))
 			c.renderHist.WithLabelValues(name).Observe(time.Since(start).Seconds())
-			if err != nil {
+			if failed(err) {
 				cnt.errors.Add(1)
 			}
 		}
 		if err != nil {
-			c.errs.add(c.now(), fmt.Sprintf("render %s: %v", name, err))
+			if failed(err) {
+				c.errs.add(c.now(), fmt.Sprintf("render %s: %v", name, err))
+			}
 			return nil, err
 		}
 		if ttl > 0 {
@@ -340,6 +344,16 @@ func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration,
 		return nil, err
 	}
 	return v.([]byte), nil
+}
+
+// failed reports whether a render error is a failure worth counting: a
+// title or page that does not exist, or bad input, is the request's answer.
+func failed(err error) bool {
+	switch anigo.ErrorCode(err) {
+	case "", anigo.ENOTFOUND, anigo.EINVALID:
+		return false
+	}
+	return true
 }
 
 // call runs a render and turns its panic into an error: a render may run

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anigo/anigo"
 	"github.com/anigo/anigo/cache/redistest"
 )
 
@@ -108,5 +109,20 @@ func TestStaleIfErrorWithBreakerOpen(t *testing.T) {
 	clk.Add(testGrace)
 	if _, _, err := a.Get(context.Background(), "catalog", "page=2", r.render); err == nil {
 		t.Error("past the grace, a failed render was hidden behind an expired copy")
+	}
+}
+
+// A title that does not exist is the request's answer, not a cache error.
+func TestNotFoundIsNotAnError(t *testing.T) {
+	c, _, _ := newTestCache(t)
+	notFound := func(context.Context) ([]byte, error) {
+		return nil, anigo.Errorf(anigo.ENOTFOUND, "There is no such title.")
+	}
+	if _, _, err := c.Get(context.Background(), "anime", "id=9", notFound); anigo.ErrorCode(err) != anigo.ENOTFOUND {
+		t.Fatalf("Get error = %v, want the render's ENOTFOUND", err)
+	}
+	s := c.Stats(context.Background())
+	if got := fragment(t, s, "anime").Errors; got != 0 || len(s.Errors) != 0 {
+		t.Errorf("errors = %d, recent = %v; want none for a missing title", got, s.Errors)
 	}
 }

@@ -57,6 +57,8 @@ const (
 	lockTTL = 5 * time.Second
 	// refreshTimeout bounds a background refresh, render included.
 	refreshTimeout = 10 * time.Second
+	// renderTimeout bounds one render that requests share.
+	renderTimeout = 10 * time.Second
 	// maxParamsLen: longer params are hashed, so keys stay short whatever
 	// the canonical form of a query grows to.
 	maxParamsLen = 200
@@ -232,6 +234,7 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		return html, StatusBypass, err
 	}
 	status := StatusBypass
+	redisFailed := false
 	html, fresh := c.near.get(key, c.now())
 	if fresh {
 		status = StatusHit
@@ -240,6 +243,7 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		switch {
 		case err != nil:
 			// Redis failed: render live below, and do not try to store.
+			redisFailed = true
 		case found && c.now().Before(e.freshUntil):
 			html, status = e.html, StatusHit
 			c.near.put(key, e)
@@ -259,7 +263,7 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		if err != nil {
 			// Stale-if-error holds with the breaker open too: PostgreSQL
 			// and Redis can both be in trouble at once.
-			if stale, ok := c.staleCopy(ctx, name, key); ok {
+			if stale, ok := c.staleCopy(ctx, name, key, !redisFailed); ok {
 				c.log.Warn("cache: render failed, serving a stale copy", "fragment", name, "err", err)
 				html, status, err = stale, StatusStale, nil
 			}
@@ -275,13 +279,13 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 // staleCopy finds a copy of key still within its grace, after a render
 // failed: in this process's near cache, else with one Redis read that
 // goes past the breaker (one short timeout at most, and only on this
-// already-failing path).
-func (c *Cache) staleCopy(ctx context.Context, name, key string) ([]byte, bool) {
+// already-failing path, and not when this request's read just failed).
+func (c *Cache) staleCopy(ctx context.Context, name, key string, askRedis bool) ([]byte, bool) {
 	now := c.now()
 	if html, until, ok := c.near.stale(key); ok && now.Before(until.Add(c.grace)) {
 		return html, true
 	}
-	if c.store == nil {
+	if c.store == nil || !askRedis {
 		return nil, false
 	}
 	e, found, err := c.load(ctx, name, key)
@@ -312,6 +316,10 @@ func (c *Cache) lockKey(key string) string {
 // what it returns for ttl plus grace.
 func (c *Cache) render(ctx context.Context, name, key string, ttl time.Duration, fn func(context.Context) ([]byte, error)) ([]byte, error) {
 	v, err, _ := c.flight.Do(key, func() (any, error) {
+		// Every caller waiting on this key shares the render, so it must not
+		// end when the first caller gives up: it gets its own deadline.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), renderTimeout)
+		defer cancel()
 		if ttl > 0 {
 			// A flight that ended just before this one began may have
 			// stored the value: requests that missed in Redis while it

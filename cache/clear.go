@@ -40,6 +40,9 @@ func (c *Cache) Clear(ctx context.Context, fragment string) (removed int, err er
 	c.near.purge(c.nearPrefix(fragment))
 	defer func() {
 		if err == nil {
+			// Again: a hit between the first purge and the UNLINK may have
+			// put a copy back.
+			c.near.purge(c.nearPrefix(fragment))
 			err = c.client.Publish(ctx, c.clearChannel(), fragment).Err()
 			if err != nil {
 				err = fmt.Errorf("cache: clear %s: tell other instances: %w", what, err)

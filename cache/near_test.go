@@ -126,3 +126,43 @@ func TestNotFoundIsNotAnError(t *testing.T) {
 		t.Errorf("errors = %d, recent = %v; want none for a missing title", got, s.Errors)
 	}
 }
+
+// A shared render must not end when the request that started it gives up:
+// the others waiting on the same key would all get its cancellation.
+func TestSharedRenderOutlivesTheFirstCaller(t *testing.T) {
+	c, _, _ := newTestCache(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	render := func(ctx context.Context) ([]byte, error) {
+		close(started)
+		<-release
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return []byte("<p>count</p>"), nil
+	}
+	first, cancelFirst := context.WithCancel(context.Background())
+	firstDone := make(chan error, 1)
+	go func() {
+		_, _, err := c.Get(first, "count", "shared", render)
+		firstDone <- err
+	}()
+	<-started
+	second := make(chan string, 1)
+	go func() {
+		html, _, err := c.Get(context.Background(), "count", "shared", render)
+		if err != nil {
+			second <- "error: " + err.Error()
+			return
+		}
+		second <- string(html)
+	}()
+	time.Sleep(20 * time.Millisecond) // let the second caller join the flight
+	cancelFirst()
+	close(release)
+	if got := <-second; got != "<p>count</p>" {
+		t.Errorf("the second caller got %q, want the shared render's HTML", got)
+	}
+	if err := <-firstDone; err != nil {
+		t.Errorf("the first caller got %v, want the HTML (its render finished)", err)
+	}
+}

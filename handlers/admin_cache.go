@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -105,7 +106,8 @@ func (h *handler) adminCacheClear(c *fiber.Ctx) error {
 	}
 	n, err := h.admin.Clear(c.UserContext(), fragment)
 	if err != nil {
-		return anigo.Errorf(anigo.EUNAVAILABLE, "Redis did not answer, so nothing was cleared. Try again once it is back.")
+		return fmt.Errorf("handlers: admin clear %q: %w: %w", fragment,
+			anigo.Errorf(anigo.EUNAVAILABLE, "Clearing stopped after %s keys: Redis did not answer. Try again once it is back.", views.Number(n)), err)
 	}
 	what := "every fragment"
 	if fragment != "" {

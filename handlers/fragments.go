@@ -25,8 +25,10 @@ type fragment struct {
 }
 
 // fetch gets fragments from the cache, concurrently when there are several.
+// One fragment's failure does not cancel the others: their renders may be
+// shared with other requests (single-flight), which must not inherit it.
 func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
-	g, ctx := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	for _, f := range frags {
 		g.Go(func() (err error) {
 			// The recover middleware cannot see this goroutine's panics.

@@ -26,8 +26,10 @@ func wrapErr(format string, args ...any) error {
 	return err
 }
 
-// unreachable reports a connection that could not be made or was cut, or
-// a server that is shutting down or starting (SQLSTATE classes 08, 57P).
+// unreachable reports a connection that could not be made or was cut, a
+// database that did not answer in time (no free connection, or a query past
+// the request's deadline), or a server that is shutting down or starting
+// (SQLSTATE classes 08, 57P).
 func unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -36,5 +38,5 @@ func unreachable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, io.EOF) || (errors.Is(err, context.DeadlineExceeded) && pgconn.Timeout(err))
+		errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded) // a pool or a query that did not answer in time
 }

@@ -28,6 +28,7 @@ func TestWrapErrMarksALostDatabase(t *testing.T) {
 		{"cut mid-reply", io.ErrUnexpectedEOF, anigo.EUNAVAILABLE},
 		{"undefined column", &pgconn.PgError{Code: "42703"}, anigo.EINTERNAL},
 		{"caller gave up", context.Canceled, anigo.EINTERNAL},
+		{"no connection in time", context.DeadlineExceeded, anigo.EUNAVAILABLE},
 		{"other", errors.New("boom"), anigo.EINTERNAL},
 	}
 	for _, tt := range tests {

@@ -52,6 +52,9 @@ type Config struct {
 	Namespace   string        // prefix of every cache key; lets several sites (or tests) share one Redis
 	LogLevel    string        // debug, info, warn, error
 	ImageHosts  []string      // origins allowed to serve poster images (Content-Security-Policy)
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For names the client; empty means none.
+	TrustedProxies []string
 }
 
 // Redis says where the fragment cache lives.
@@ -139,6 +142,14 @@ func Load(getenv func(string) string) (Config, error) {
 			u, err := url.Parse(h)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 				bad("ANIGO_IMAGE_HOSTS", "%q is not an origin such as https://cdn.myanimelist.net (separate several with spaces)", h)
+			}
+		}
+	}
+	if v := getenv("ANIGO_TRUSTED_PROXIES"); v != "" {
+		c.TrustedProxies = strings.Fields(strings.ReplaceAll(v, ",", " "))
+		for _, p := range c.TrustedProxies {
+			if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+				bad("ANIGO_TRUSTED_PROXIES", "%q is not an IP address or a CIDR range such as 10.0.0.0/8", p)
 			}
 		}
 	}

@@ -93,6 +93,7 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		{"namespace glob", "ANIGO_CACHE_NAMESPACE", "a*b"},
 		{"image host path", "ANIGO_IMAGE_HOSTS", "https://cdn.example.com/images"},
 		{"image host scheme", "ANIGO_IMAGE_HOSTS", "cdn.example.com"},
+		{"trusted proxy", "ANIGO_TRUSTED_PROXIES", "10.0.0.1, proxy.local"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,9 @@ type Options struct {
 	RateLimitShared  func() bool
 	// ImageHosts may serve poster images (Content-Security-Policy img-src).
 	ImageHosts []string
+	// TrustedProxies (IPs or CIDRs) may name the client in X-Forwarded-For,
+	// which rate limits and logs then use; from anyone else it is ignored.
+	TrustedProxies []string
 }
 
 type handler struct {
@@ -92,14 +95,18 @@ func New(opts Options) *fiber.App {
 	h.static = static
 
 	app := fiber.New(fiber.Config{
-		AppName:               "AniGo",
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
-		BodyLimit:             bodyLimit,
-		ReadBufferSize:        readBufferSize,
-		ErrorHandler:          h.handleError,
-		DisableStartupMessage: true,
+		AppName:                 "AniGo",
+		ReadTimeout:             readTimeout,
+		WriteTimeout:            writeTimeout,
+		IdleTimeout:             idleTimeout,
+		BodyLimit:               bodyLimit,
+		ReadBufferSize:          readBufferSize,
+		ErrorHandler:            h.handleError,
+		DisableStartupMessage:   true,
+		ProxyHeader:             proxyHeader(opts.TrustedProxies),
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          opts.TrustedProxies,
+		EnableIPValidation:      true,
 		// Fragment renders may outlive the request (a cache refreshes stale
 		// entries in the background), so values read from the request must
 		// not point into fasthttp's reused buffers.
@@ -107,6 +114,15 @@ func New(opts Options) *fiber.App {
 	})
 	h.routes(app, opts)
 	return app
+}
+
+// proxyHeader is where the client's address is read: X-Forwarded-For when
+// proxies are trusted, else the connection's own address.
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // page is the layout's data for a page of this request.

@@ -99,3 +99,39 @@ func TestSearchRateLimit(t *testing.T) {
 		t.Errorf("/anime after the search limit: status %d, want 200 (only /search is limited)", r.StatusCode)
 	}
 }
+
+// Behind a trusted proxy each client has its own search limit; from an
+// untrusted peer, X-Forwarded-For is ignored and cannot dodge the limit.
+func TestSearchLimitPerClientBehindProxy(t *testing.T) {
+	tests := []struct {
+		name    string
+		trusted []string
+		want429 bool // for client B after client A used up the limit
+	}{
+		{"trusted proxy", []string{"0.0.0.0/0"}, false},
+		{"no trusted proxy", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ta := newTestApp(t, 3)
+			ta.app = New(Options{Store: ta.store, Fragments: ta.frags, TrustedProxies: tt.trusted})
+			search := func(client string) int {
+				req := httptest.NewRequest(http.MethodGet, "/search?q=a", nil)
+				req.Header.Set("HX-Request", "true")
+				req.Header.Set("X-Forwarded-For", client)
+				return ta.do(t, req).StatusCode
+			}
+			for range searchLimit {
+				if got := search("203.0.113.1"); got != http.StatusOK {
+					t.Fatalf("client A below the limit: status %d", got)
+				}
+			}
+			if got := search("203.0.113.1"); got != http.StatusTooManyRequests {
+				t.Fatalf("client A over the limit: status %d, want 429", got)
+			}
+			if got := search("198.51.100.2") == http.StatusTooManyRequests; got != tt.want429 {
+				t.Errorf("client B limited = %v, want %v", got, tt.want429)
+			}
+		})
+	}
+}

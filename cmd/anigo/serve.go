@@ -96,6 +96,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		AdminToken: cfg.AdminToken,
 		Metrics:    promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}),
 		ImageHosts: cfg.ImageHosts,
+
+		TrustedProxies: cfg.TrustedProxies,
 	}
 	if redisClient != nil {
 		opts.RateLimitStorage = redisstore.NewFromConnection(redisClient)

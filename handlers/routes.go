@@ -10,8 +10,8 @@ import (
 func (h *handler) routes(app *fiber.App, opts Options) {
 	app.Use(newRequestIDs().handle, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts), withTimeout)
 
-	searchLimit := rateLimit("anigo:ratelimit:search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
-	adminLimit := rateLimit("anigo:ratelimit:admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	limitSearch := rateLimit("anigo:ratelimit:search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	limitAdmin := rateLimit("anigo:ratelimit:admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
 	metrics := fiber.Handler(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 	if opts.Metrics != nil {
 		metrics = adaptor.HTTPHandler(opts.Metrics)
@@ -26,14 +26,14 @@ func (h *handler) routes(app *fiber.App, opts Options) {
 		{fiber.MethodGet, "/anime", []fiber.Handler{h.animeList}},
 		{fiber.MethodGet, "/anime/:id", []fiber.Handler{h.animeShow}},
 		{fiber.MethodGet, "/top", []fiber.Handler{h.topList}},
-		{fiber.MethodGet, "/search", []fiber.Handler{searchLimit, h.searchList}},
+		{fiber.MethodGet, "/search", []fiber.Handler{limitSearch, h.searchList}},
 		{fiber.MethodGet, "/healthz", []fiber.Handler{h.healthShow}},
 		{fiber.MethodGet, "/readyz", []fiber.Handler{h.readyShow}},
 		{fiber.MethodGet, "/metrics", []fiber.Handler{metrics}},
 		{fiber.MethodGet, "/static/*", []fiber.Handler{h.staticShow}},
-		{fiber.MethodGet, "/admin/cache", []fiber.Handler{adminLimit, h.adminGuard, h.adminCacheShow}},
-		{fiber.MethodPost, "/admin/login", []fiber.Handler{adminLimit, h.adminGuard, h.adminLogin}},
-		{fiber.MethodPost, "/admin/cache/clear", []fiber.Handler{adminLimit, h.adminGuard, h.adminCacheClear}},
+		{fiber.MethodGet, "/admin/cache", []fiber.Handler{limitAdmin, h.adminGuard, h.adminCacheShow}},
+		{fiber.MethodPost, "/admin/login", []fiber.Handler{limitAdmin, h.adminGuard, h.adminLogin}},
+		{fiber.MethodPost, "/admin/cache/clear", []fiber.Handler{limitAdmin, h.adminGuard, h.adminCacheClear}},
 	} {
 		app.Add(r.method, r.path, r.handle...)
 		if r.method == fiber.MethodGet {
@@ -41,6 +41,6 @@ func (h *handler) routes(app *fiber.App, opts Options) {
 		}
 	}
 	// Profiles, for the people who hold the admin token.
-	app.Use("/admin/debug/pprof", adminLimit, h.adminGuard, pprof.New(pprof.Config{Prefix: "/admin"}))
+	app.Use("/admin/debug/pprof", limitAdmin, h.adminGuard, pprof.New(pprof.Config{Prefix: "/admin"}))
 	app.Use(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 }

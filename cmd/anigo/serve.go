@@ -91,7 +91,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Fragments:  frags,
 		Logger:     log,
 		ShowAdult:  cfg.ShowAdult,
-		CacheState: func(context.Context) string { return redisState[frags.State()] },
+		CacheState: func(context.Context) string { return redisState(frags.State()) },
 		Admin:      frags,
 		AdminToken: cfg.AdminToken,
 		Metrics:    promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}),
@@ -130,8 +130,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// redisState names the breaker's states for /readyz.
-var redisState = map[string]string{"closed": "up", "open": "down", "disabled": "disabled"}
+// redisState names the cache breaker's state for /readyz.
+func redisState(breaker string) string {
+	switch breaker {
+	case "closed":
+		return "up"
+	case "open":
+		return "down"
+	}
+	return breaker // "disabled"
+}
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level

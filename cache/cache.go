@@ -233,12 +233,14 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 		html, err := c.render(ctx, name, key, 0, render)
 		return html, StatusBypass, err
 	}
+	if html, ok := c.near.get(key, c.now()); ok {
+		c.count(ctx, name, key, StatusHit)
+		return html, StatusHit, nil
+	}
 	status := StatusBypass
 	redisFailed := false
-	html, fresh := c.near.get(key, c.now())
-	if fresh {
-		status = StatusHit
-	} else if c.redisUp() {
+	var html []byte
+	if c.redisUp() {
 		e, found, err := c.load(ctx, name, key)
 		switch {
 		case err != nil:
@@ -269,11 +271,35 @@ func (c *Cache) Get(ctx context.Context, name, params string, render func(contex
 			}
 		}
 	}
+	c.count(ctx, name, key, status)
+	return html, status, err
+}
+
+// Peek returns the fragment called name for the canonical params from this
+// process's near cache while it is fresh, and counts the HIT. It never
+// renders, waits or touches Redis, so a page whose fragments are all near
+// can be served without starting a goroutine; Get does the rest.
+func (c *Cache) Peek(ctx context.Context, name, params string) ([]byte, bool) {
+	if c.near == nil {
+		return nil, false
+	}
+	if _, known := c.ttls[name]; !known {
+		return nil, false
+	}
+	key := c.key(name, params)
+	html, ok := c.near.get(key, c.now())
+	if ok {
+		c.count(ctx, name, key, StatusHit)
+	}
+	return html, ok
+}
+
+// count records a Get's status in the counters and, at debug, the log.
+func (c *Cache) count(ctx context.Context, name, key, status string) {
 	c.counters[name].add(status)
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.LogAttrs(ctx, slog.LevelDebug, "cache "+status, slog.String("fragment", name), slog.String("key", key))
 	}
-	return html, status, err
 }
 
 // staleCopy finds a copy of key still within its grace, after a render

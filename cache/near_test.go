@@ -166,3 +166,33 @@ func TestSharedRenderOutlivesTheFirstCaller(t *testing.T) {
 		t.Errorf("the first caller got %v, want the HTML (its render finished)", err)
 	}
 }
+
+func TestPeekServesOnlyFreshNearCopies(t *testing.T) {
+	c, _, clk := newTestCache(t)
+	waitSubscribed(t, c, 1)
+	ctx := context.Background()
+	if html, ok := c.Peek(ctx, "popular", ""); ok {
+		t.Fatalf("Peek before any Get = %q, want nothing", html)
+	}
+	r := &renderer{name: "popular"}
+	wantGet(t, c, "popular", "", r, "<p>popular #1</p>", StatusMiss)
+	if html, ok := c.Peek(ctx, "popular", ""); !ok || string(html) != "<p>popular #1</p>" {
+		t.Errorf("Peek after a Get = %q, %v; want the fragment", html, ok)
+	}
+	if hits := c.counters["popular"].hit.Load(); hits != 1 {
+		t.Errorf("Peek counted %d hits, want 1", hits)
+	}
+	if _, ok := c.Peek(ctx, "popular", "limit=3"); ok {
+		t.Error("Peek found a fragment under other params")
+	}
+	if _, ok := c.Peek(ctx, "no-such-fragment", ""); ok {
+		t.Error("Peek found a fragment that has no TTL")
+	}
+	clk.Add(testTTLs["popular"])
+	if _, ok := c.Peek(ctx, "popular", ""); ok {
+		t.Error("Peek served a near copy past its fresh-until")
+	}
+	if r.calls.Load() != 1 {
+		t.Errorf("Peek rendered: %d renders, want 1", r.calls.Load())
+	}
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -18,7 +19,7 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	var genres views.GenreOptions
+	var genres genreSet
 	if q.Genre != "" || !isFragmentRequest(c) {
 		var name string
 		genres, name, err = h.genresFor(ctx, q.Genre)
@@ -37,13 +38,14 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 	if err := h.fetch(ctx, catalog, count); err != nil {
 		return err
 	}
-	c.Set("X-Cache", xCache(catalog, count))
 	if isFragmentRequest(c) {
 		c.Set("HX-Push-Url", q.URL())
-		return sendHTML(c, fiber.StatusOK, views.CatalogBody(count.html, catalog.html))
+		return h.sendPage(c, "catalog htmx "+catalog.params, views.CatalogBody(count.html, catalog.html), catalog, count)
 	}
 	page := h.page(catalogTitle(q), views.NavCatalog, "")
-	return sendHTML(c, fiber.StatusOK, views.CatalogPage(page, q, genres, count.html, catalog.html))
+	// The page's filter form shows the genre list: its reading is part of the key.
+	key := "catalog genres=" + strconv.FormatUint(genres.gen, 10) + " " + catalog.params
+	return h.sendPage(c, key, views.CatalogPage(page, q, genres.options, count.html, catalog.html), catalog, count)
 }
 
 func catalogTitle(q anigo.ListQuery) string {

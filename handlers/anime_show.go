@@ -27,11 +27,10 @@ func (h *handler) animeShow(c *fiber.Ctx) error {
 	if path != "" && "/anime/"+param != path {
 		return c.Redirect(path, fiber.StatusMovedPermanently)
 	}
-	c.Set("X-Cache", xCache(anime))
 	if isFragmentRequest(c) {
-		return sendHTML(c, fiber.StatusOK, views.Fragment(html))
+		return h.sendPage(c, "anime htmx "+anime.params, views.Fragment(html), anime)
 	}
-	return sendHTML(c, fiber.StatusOK, views.AnimePage(h.page(title, "", ""), html))
+	return h.sendPage(c, "anime "+anime.params, views.AnimePage(h.page(title, "", ""), html), anime)
 }
 
 // splitAnime takes the header line off an anime fragment (see animeFragment).

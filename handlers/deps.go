@@ -37,6 +37,9 @@ type Store interface {
 // process when it has to, and the cache status (HIT, STALE, MISS or
 // BYPASS). An error comes only from render; a cache failure is never one.
 // cache.Cache implements it.
+// Peek returns a fragment only when the process holds it fresh in memory,
+// without waiting on anything, and counts it as a HIT.
 type Fragments interface {
 	Get(ctx context.Context, name, params string, render func(context.Context) ([]byte, error)) ([]byte, string, error)
+	Peek(ctx context.Context, name, params string) ([]byte, bool)
 }

@@ -24,12 +24,30 @@ type fragment struct {
 	status string
 }
 
-// fetch gets fragments from the cache, concurrently when there are several.
-// One fragment's failure does not cancel the others: their renders may be
-// shared with other requests (single-flight), which must not inherit it.
+// statusHit and statusBypass are the cache statuses the handlers act on
+// (cache.StatusHit, cache.StatusBypass).
+const (
+	statusHit    = "HIT"
+	statusBypass = "BYPASS"
+)
+
+// fetch gets fragments from the cache. Those this process holds fresh in
+// memory come first, on this goroutine: a page whose fragments are all there
+// (the usual case) costs no goroutine and no wait. The others are fetched
+// concurrently. One fragment's failure does not cancel the others: their
+// renders may be shared with other requests (single-flight), which must not
+// inherit it.
 func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
-	var g errgroup.Group
+	var rest []*fragment
 	for _, f := range frags {
+		if html, ok := h.frags.Peek(ctx, f.name, f.params); ok {
+			f.html, f.status = html, statusHit
+			continue
+		}
+		rest = append(rest, f)
+	}
+	var g errgroup.Group
+	for _, f := range rest {
 		g.Go(func() (err error) {
 			// The recover middleware cannot see this goroutine's panics.
 			defer func() {
@@ -73,11 +91,59 @@ func renderBytes(ctx context.Context, comp templ.Component) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// sendHTML renders comp as the response. Every HTML response varies on
-// HX-Request, because the same URL serves a fragment or a page.
+// sendPage sends the page that comp assembles from frags, and their
+// X-Cache. When every fragment came from the cache, the page's bytes come
+// from the memo (see pageMemo), assembled once, and a client that accepts
+// gzip gets them compressed. key names the page: its route, whether it is
+// the htmx fragment, and everything else comp shows that frags do not
+// hold (the canonical query, say).
+func (h *handler) sendPage(c *fiber.Ctx, key string, comp templ.Component, frags ...*fragment) error {
+	c.Set("X-Cache", xCache(frags...))
+	parts := make([][]byte, len(frags))
+	for i, f := range frags {
+		if f.status == statusBypass {
+			// Rendered live: the next request renders again, so there is
+			// nothing to reuse.
+			return sendHTML(c, fiber.StatusOK, comp)
+		}
+		parts[i] = f.html
+	}
+	a, ok := h.pages.get(key, parts)
+	if !ok {
+		var b bytes.Buffer
+		if err := comp.Render(c.UserContext(), &b); err != nil {
+			return err
+		}
+		a = h.pages.put(key, parts, b.Bytes())
+	}
+	setHTMLHeaders(c)
+	if acceptsGzip(c) {
+		if gz := a.gzipped(); gz != nil {
+			c.Set(fiber.HeaderContentEncoding, "gzip")
+			return c.Send(gz) // Send hands the bytes to fasthttp without copying
+		}
+	}
+	return c.Send(a.body)
+}
+
+// acceptsGzip reports whether the client named gzip (or *) in
+// Accept-Encoding without q=0. No header at all gets the plain bytes, as
+// every server does in practice.
+func acceptsGzip(c *fiber.Ctx) bool {
+	return c.Get(fiber.HeaderAcceptEncoding) != "" && c.AcceptsEncodings("gzip") == "gzip"
+}
+
+// sendHTML renders comp as the response.
 func sendHTML(c *fiber.Ctx, status int, comp templ.Component) error {
-	c.Set(fiber.HeaderVary, "HX-Request")
-	c.Type("html", "utf-8")
+	setHTMLHeaders(c)
 	c.Status(status)
 	return comp.Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// setHTMLHeaders sets what every HTML response carries. It varies on
+// HX-Request, because the same URL serves a fragment or a page, and on
+// Accept-Encoding, because a page may be sent compressed.
+func setHTMLHeaders(c *fiber.Ctx) {
+	c.Set(fiber.HeaderVary, "HX-Request, Accept-Encoding")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 }

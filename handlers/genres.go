@@ -26,27 +26,35 @@ const (
 // PostgreSQL for them. The query runs outside the lock, once at a time.
 type genreList struct {
 	mu      sync.Mutex
-	genres  []anigo.Genre
-	options views.GenreOptions // the form's options, rendered once per list
+	set     genreSet
 	fetched time.Time
 	flight  singleflight.Group
 }
 
-func (l *genreList) cached() ([]anigo.Genre, views.GenreOptions, time.Time) {
+// genreSet is one reading of the genre list.
+type genreSet struct {
+	genres  []anigo.Genre
+	options views.GenreOptions // the form's options, rendered once per list
+	// gen counts the readings, so that pages assembled with an older
+	// list's options are known for old (see pageMemo).
+	gen uint64
+}
+
+func (l *genreList) cached() (genreSet, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.genres, l.options, l.fetched
+	return l.set, l.fetched
 }
 
 // get returns the genres, from memory while they are younger than
 // genreTTL; fresh asks for a reload, which happens only when the copy is
 // older than genreReloadGap, so that junk genres cannot make every request
 // query the database.
-func (l *genreList) get(ctx context.Context, store Store, fresh bool) ([]anigo.Genre, views.GenreOptions, error) {
-	genres, options, fetched := l.cached()
+func (l *genreList) get(ctx context.Context, store Store, fresh bool) (genreSet, error) {
+	set, fetched := l.cached()
 	age := time.Since(fetched)
-	if genres != nil && (age < genreTTL && !fresh || age < genreReloadGap) {
-		return genres, options, nil
+	if set.genres != nil && (age < genreTTL && !fresh || age < genreReloadGap) {
+		return set, nil
 	}
 	_, err, _ := l.flight.Do("genres", func() (any, error) {
 		// Shared by every waiting request: not cancelled with the first.
@@ -61,38 +69,36 @@ func (l *genreList) get(ctx context.Context, store Store, fresh bool) ([]anigo.G
 			return nil, err
 		}
 		l.mu.Lock()
-		l.genres, l.options, l.fetched = list, opts, time.Now()
+		l.set = genreSet{genres: list, options: opts, gen: l.set.gen + 1}
+		l.fetched = time.Now()
 		l.mu.Unlock()
 		return nil, nil
 	})
-	if g, o, _ := l.cached(); g != nil {
-		return g, o, nil // a new list, or an old one that beats an error while PostgreSQL is away
+	if set, _ := l.cached(); set.genres != nil {
+		return set, nil // a new list, or an old one that beats an error while PostgreSQL is away
 	}
-	return nil, views.GenreOptions{}, err
+	return genreSet{}, err
 }
 
-// genresFor returns the genre filter's options and genre's canonical spelling, found
+// genresFor returns the genre list and genre's canonical spelling, found
 // without regard to case so that "action" and "Action" share a cache key.
 // An unknown genre is an EINVALID error, after one reload in case the
 // catalog has gained it since the list was read.
-func (h *handler) genresFor(ctx context.Context, genre string) (views.GenreOptions, string, error) {
-	genres, options, err := h.genres.get(ctx, h.store, false)
-	if err != nil {
-		return options, "", err
+func (h *handler) genresFor(ctx context.Context, genre string) (genreSet, string, error) {
+	set, err := h.genres.get(ctx, h.store, false)
+	if err != nil || genre == "" {
+		return set, "", err
 	}
-	if genre == "" {
-		return options, "", nil
-	}
-	name, ok := findGenre(genres, genre)
+	name, ok := findGenre(set.genres, genre)
 	if !ok {
-		if genres, options, err = h.genres.get(ctx, h.store, true); err != nil {
-			return options, "", err
+		if set, err = h.genres.get(ctx, h.store, true); err != nil {
+			return set, "", err
 		}
-		if name, ok = findGenre(genres, genre); !ok {
-			return options, "", anigo.Errorf(anigo.EINVALID, "Unknown genre %q: pick one from the list.", genre)
+		if name, ok = findGenre(set.genres, genre); !ok {
+			return set, "", anigo.Errorf(anigo.EINVALID, "Unknown genre %q: pick one from the list.", genre)
 		}
 	}
-	return options, name, nil
+	return set, name, nil
 }
 
 func findGenre(genres []anigo.Genre, genre string) (string, bool) {

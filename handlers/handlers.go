@@ -64,6 +64,7 @@ type handler struct {
 	admin      AdminCache
 	adminToken string
 	genres     genreList
+	pages      *pageMemo
 }
 
 // New returns the Fiber app serving AniGo. It panics when opts.Store is nil
@@ -81,6 +82,7 @@ func New(opts Options) *fiber.App {
 		cacheState: opts.CacheState,
 		admin:      opts.Admin,
 		adminToken: opts.AdminToken,
+		pages:      newPageMemo(),
 	}
 	if h.frags == nil {
 		h.frags = liveFragments{}
@@ -143,8 +145,10 @@ type liveFragments struct{}
 
 func (liveFragments) Get(ctx context.Context, _, _ string, render func(context.Context) ([]byte, error)) ([]byte, string, error) {
 	b, err := render(ctx)
-	return b, "BYPASS", err
+	return b, statusBypass, err
 }
+
+func (liveFragments) Peek(context.Context, string, string) ([]byte, bool) { return nil, false }
 
 // query reads c's query parameters, in the shape anigo's parsers take.
 func query(c *fiber.Ctx) func(string) string {

@@ -13,6 +13,6 @@ func (h *handler) homeShow(c *fiber.Ctx) error {
 	if err := h.fetch(c.UserContext(), popular, top, count); err != nil {
 		return err
 	}
-	c.Set("X-Cache", xCache(popular, top, count))
-	return sendHTML(c, fiber.StatusOK, views.HomePage(h.page("", views.NavHome, ""), count.html, popular.html, top.html))
+	return h.sendPage(c, "home", views.HomePage(h.page("", views.NavHome, ""), count.html, popular.html, top.html),
+		popular, top, count)
 }

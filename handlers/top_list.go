@@ -17,10 +17,9 @@ func (h *handler) topList(c *fiber.Ctx) error {
 	if err := h.fetch(c.UserContext(), ranking); err != nil {
 		return err
 	}
-	c.Set("X-Cache", xCache(ranking))
 	if isFragmentRequest(c) {
 		c.Set("HX-Push-Url", q.URL())
-		return sendHTML(c, fiber.StatusOK, views.Fragment(ranking.html))
+		return h.sendPage(c, "top htmx "+q.Key(), views.Fragment(ranking.html), ranking)
 	}
-	return sendHTML(c, fiber.StatusOK, views.TopPage(h.page("Top rated", views.NavTop, ""), ranking.html))
+	return h.sendPage(c, "top "+q.Key(), views.TopPage(h.page("Top rated", views.NavTop, ""), ranking.html), ranking)
 }

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -61,8 +62,8 @@ func TestSitePages(t *testing.T) {
 			if got := r.header.Get("Content-Type"); got != htmlType {
 				t.Errorf("Content-Type = %q, want %q", got, htmlType)
 			}
-			if got := r.header.Values("Vary"); !slices.Contains(got, "HX-Request") {
-				t.Errorf("Vary = %q, want it to hold HX-Request", got)
+			if got := varyList(r.header); !slices.Contains(got, "HX-Request") || !slices.Contains(got, "Accept-Encoding") {
+				t.Errorf("Vary = %q, want it to hold HX-Request and Accept-Encoding", got)
 			}
 			full := isPage(r.body)
 			if full != tt.wantFull {
@@ -541,4 +542,15 @@ func TestCacheInvalidation(t *testing.T) {
 	if keys := scanKeys(t, sharedRedis(t), ns+":catalog:c2:*"); len(keys) != 1 {
 		t.Errorf("catalog keys of version 2: %q, want one", keys)
 	}
+}
+
+// varyList is the header names of h's Vary fields, however they are split.
+func varyList(h http.Header) []string {
+	var names []string
+	for _, v := range h.Values("Vary") {
+		for name := range strings.SplitSeq(v, ",") {
+			names = append(names, strings.TrimSpace(name))
+		}
+	}
+	return names
 }

@@ -162,7 +162,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	workers := make([]*worker, o.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &worker{o: &o, client: client, start: start, next: i % len(reqs), reqs: reqs,
+		// Workers start spread over the targets, so that each target is
+		// asked for once per turn of the list, not by every worker at once.
+		w := &worker{o: &o, client: client, start: start, next: i * len(reqs) / o.Concurrency, reqs: reqs,
 			errors: map[string]int64{}, headers: map[string]int64{}, buf: make([]byte, 32<<10)}
 		workers[i] = w
 		wg.Go(func() {

@@ -32,15 +32,27 @@ const (
 )
 
 // pages are the responses compared across servers: the three cached
-// pages, each as a full page and as an htmx fragment.
-var pages = []page{
-	{"/", false}, {"/", true},
-	{"/anime?page=2", false}, {"/anime?page=2", true},
-	{"/top", false}, {"/top", true},
-}
+// pages, each as a full page and as an htmx fragment, each asked for by a
+// client that takes only plain bytes and by one that accepts gzip, as
+// every browser does.
+var pages = func() []page {
+	var ps []page
+	for _, gzip := range []bool{false, true} {
+		for _, path := range []string{"/", "/anime?page=2", "/top"} {
+			for _, hx := range []bool{false, true} {
+				ps = append(ps, page{Path: path, HX: hx, Gzip: gzip})
+			}
+		}
+	}
+	return ps
+}()
 
 // chartPage is the page of the p99-against-concurrency chart.
-var chartPage = page{"/", false}
+var chartPage = page{Path: "/"}
+
+// throughputServers are measured one after another on each page, so that
+// the ratios compare measurements minutes apart at most, not a whole run.
+var throughputServers = []string{"upper", "anigo-hit", "peer", "anigo-live"}
 
 type bench struct {
 	s        settings
@@ -111,10 +123,7 @@ func benchmark(ctx context.Context, s settings, getenv func(string) string, stdo
 		name string
 		fn   func(context.Context) error
 	}{
-		{"AniGo with the cache (hits, concurrency sweep, stampede)", b.anigoCached},
-		{"upper bound", b.upperBound},
-		{"peer: Fiber's cache middleware", b.peer},
-		{"AniGo live (REDIS_URL=off)", b.anigoLive},
+		{"upper bound, AniGo's cache hits, the peer and live rendering, page by page; sweep; stampede", b.throughput},
 		{"AniGo with Redis killed and frozen", b.drills},
 		{"1,000,000 titles", b.scale},
 	}
@@ -160,90 +169,125 @@ func (b *bench) importCatalog(ctx context.Context, db, file string) error {
 
 // target is the load generator's request for page p on server srv.
 func target(srv *proc, p page) loadtest.Target {
-	t := loadtest.Target{URL: srv.url(p.Path)}
-	if p.HX {
-		t.Header = http.Header{"Hx-Request": {"true"}}
-	}
-	return t
+	return loadtest.Target{URL: srv.url(p.Path), Header: p.header()}
 }
 
 // measure runs one throughput case against srv and records it.
 func (b *bench) measure(ctx context.Context, name string, srv *proc, p page, concurrency int, d time.Duration) (*caseResult, error) {
+	return b.measureTargets(ctx, name, srv, p, []loadtest.Target{target(srv, p)}, concurrency, d)
+}
+
+// measureTargets runs one throughput case of several requests, taken in
+// turn, and records it under label.
+func (b *bench) measureTargets(ctx context.Context, name string, srv *proc, label page, targets []loadtest.Target, concurrency int, d time.Duration) (*caseResult, error) {
 	devproc.ResetPeakRSS(srv.Pid())
 	res, err := b.load(ctx, loadSpec{Warmup: b.s.warmup, Options: loadtest.Options{
-		Targets: []loadtest.Target{target(srv, p)}, Concurrency: concurrency, Duration: d, CountHeader: "X-Cache",
+		Targets: targets, Concurrency: concurrency, Duration: d, CountHeader: "X-Cache",
 	}})
 	if err != nil {
 		return nil, err
 	}
-	c := newCase(name, p, concurrency, res, devproc.PeakRSS(srv.Pid()))
-	b.say("  %-10s %-22s c=%-3d %8.0f rps  p50 %7s  p99 %7s  max %7s  err %d  rss %s  %s",
-		name, p, concurrency, c.RPS, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS), topValues(c.XCache))
+	c := newCase(name, label, concurrency, res, devproc.PeakRSS(srv.Pid()))
+	b.say("  %-10s %-30s c=%-3d %8.0f rps  p50 %7s  p99 %7s  max %7s  err %d  rss %s  %s",
+		name, label, concurrency, c.RPS, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS), topValues(c.XCache))
 	return c, nil
 }
 
-// get fetches one page and returns its body and X-Cache header.
-func get(ctx context.Context, srv *proc, p page) ([]byte, string, error) {
+// get fetches one page and returns it as sent, and its X-Cache header.
+func get(ctx context.Context, srv *proc, p page) (response, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.url(p.Path), nil)
 	if err != nil {
-		return nil, "", err
+		return response{}, "", err
 	}
-	if p.HX {
-		req.Header.Set("HX-Request", "true")
-	}
+	req.Header = p.header() // an Accept-Encoding set here is not decoded by the client
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, "", err
+		return response{}, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err == nil && resp.StatusCode != http.StatusOK {
 		err = fmt.Errorf("GET %s: %s", p, resp.Status)
 	}
-	return body, resp.Header.Get("X-Cache"), err
+	return response{Body: body, Encoding: resp.Header.Get("Content-Encoding")}, resp.Header.Get("X-Cache"), err
 }
 
-// anigoCached measures cache hits on every page, the p99 against
-// concurrency, and a cold-key stampede, and keeps the bodies the upper
-// bound will serve.
-func (b *bench) anigoCached(ctx context.Context) error {
-	srv, err := b.startAniGo(ctx, "anigo-cached", b.db, sharedRedisEnv()...)
+// throughput starts AniGo with the cache, records what it answers for every
+// page, starts the upper bound on those bytes, the peer and AniGo without a
+// cache, and measures the four page by page. Then it sweeps concurrency on
+// the chart page, measures live rendering on the drills' mix of pages, and
+// sends AniGo a cold-key stampede.
+func (b *bench) throughput(ctx context.Context) error {
+	cached, err := b.startAniGo(ctx, "anigo-cached", b.db, sharedRedisEnv()...)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer cached.stop()
 	b.cleanup(func() { b.deleteKeys(context.Background(), b.ns+":*") })
 
 	b.res.Bodies = map[string]int{}
-	bodies := map[string][]byte{}
+	bodies := map[string]response{}
 	for _, p := range pages {
-		if _, _, err := get(ctx, srv, p); err != nil { // fills the cache
+		if _, _, err := get(ctx, cached, p); err != nil { // fills the cache
 			return err
 		}
-		body, xc, err := get(ctx, srv, p)
+		r, xc, err := get(ctx, cached, p)
 		if err != nil {
 			return err
 		}
 		if strings.Contains(xc, "MISS") || strings.Contains(xc, "BYPASS") {
 			b.say("  warning: %s still answers X-Cache %q after a first request", p, xc)
 		}
-		bodies[bodyKey(p.Path, p.HX)] = body
-		b.res.Bodies[p.String()] = len(body)
+		if p.Gzip && r.Encoding != "gzip" {
+			b.say("  warning: %s came back without gzip (Content-Encoding %q)", p, r.Encoding)
+		}
+		bodies[bodyKey(p.Path, p.HX, p.Gzip)] = r
+		b.res.Bodies[p.String()] = len(r.Body)
 	}
-	if err := writeJSON(filepath.Join(b.logDir, "bodies.json"), bodies); err != nil {
+	bodiesFile := filepath.Join(b.logDir, "bodies.json")
+	if err := writeJSON(bodiesFile, bodies); err != nil {
 		return err
 	}
+
+	upper, err := b.startServer(ctx, "upper", b.pinned(serverCore, b.self, "-serve-upper", bodiesFile))
+	if err != nil {
+		return err
+	}
+	defer upper.stop()
+	peerEnv := append(b.anigoEnv(b.db, sharedRedisEnv()...), "BENCH_PEER_PREFIX="+b.ns+"_peer:")
+	peer, err := b.startServer(ctx, "peer", b.pinned(serverCore, b.self, "-serve-peer"), peerEnv...)
+	if err != nil {
+		return err
+	}
+	defer peer.stop()
+	b.cleanup(func() { b.deleteKeys(context.Background(), b.ns+"_peer:*") })
+	live, err := b.startAniGo(ctx, "anigo-live", b.db, "REDIS_URL=off")
+	if err != nil {
+		return err
+	}
+	defer live.stop()
+
+	servers := map[string]*proc{"upper": upper, "anigo-hit": cached, "peer": peer, "anigo-live": live}
 	for _, p := range pages {
-		c, err := b.measure(ctx, "anigo-hit", srv, p, b.s.concurrency, b.s.duration)
-		if err != nil {
+		for _, name := range throughputServers {
+			c, err := b.measure(ctx, name, servers[name], p, b.s.concurrency, b.s.duration)
+			if err != nil {
+				return err
+			}
+			b.res.Cases = append(b.res.Cases, c)
+		}
+	}
+	for _, name := range []string{"anigo-hit", "upper"} {
+		if err := b.sweep(ctx, name, servers[name]); err != nil {
 			return err
 		}
-		b.res.Cases = append(b.res.Cases, c)
 	}
-	if err := b.sweep(ctx, "anigo-hit", srv); err != nil {
+	c, err := b.measureTargets(ctx, "anigo-live", live, drillMix, mixTargets(live), b.s.concurrency, b.s.duration)
+	if err != nil {
 		return err
 	}
-	return b.stampede(ctx, srv)
+	b.res.Cases = append(b.res.Cases, c)
+	return b.stampede(ctx, cached)
 }
 
 // sweep measures the chart page at concurrency 1 to 4.
@@ -254,56 +298,6 @@ func (b *bench) sweep(ctx context.Context, name string, srv *proc) error {
 			return err
 		}
 		b.res.Sweep[name] = append(b.res.Sweep[name], r)
-	}
-	return nil
-}
-
-func (b *bench) upperBound(ctx context.Context) error {
-	srv, err := b.startServer(ctx, "upper", b.pinned(serverCore, b.self, "-serve-upper", filepath.Join(b.logDir, "bodies.json")))
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	for _, p := range pages {
-		c, err := b.measure(ctx, "upper", srv, p, b.s.concurrency, b.s.duration)
-		if err != nil {
-			return err
-		}
-		b.res.Cases = append(b.res.Cases, c)
-	}
-	return b.sweep(ctx, "upper", srv)
-}
-
-func (b *bench) peer(ctx context.Context) error {
-	env := append(b.anigoEnv(b.db, sharedRedisEnv()...), "BENCH_PEER_PREFIX="+b.ns+"_peer:")
-	srv, err := b.startServer(ctx, "peer", b.pinned(serverCore, b.self, "-serve-peer"), env...)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	b.cleanup(func() { b.deleteKeys(context.Background(), b.ns+"_peer:*") })
-	for _, p := range pages {
-		c, err := b.measure(ctx, "peer", srv, p, b.s.concurrency, b.s.duration)
-		if err != nil {
-			return err
-		}
-		b.res.Cases = append(b.res.Cases, c)
-	}
-	return nil
-}
-
-func (b *bench) anigoLive(ctx context.Context) error {
-	srv, err := b.startAniGo(ctx, "anigo-live", b.db, "REDIS_URL=off")
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	for _, p := range pages {
-		c, err := b.measure(ctx, "anigo-live", srv, p, b.s.concurrency, b.s.duration)
-		if err != nil {
-			return err
-		}
-		b.res.Cases = append(b.res.Cases, c)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/anigo/anigo"
 	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
 )
@@ -18,8 +19,25 @@ import (
 // transaction counts before publishing them in pg_stat_database.
 const statsFlush = 11 * time.Second
 
-// drillPage is the page of the Redis fault drills.
-var drillPage = page{"/", false}
+// drillMix labels the requests of the Redis fault drills: catalog pages 1
+// to mixPages in each sort, taken in turn. Their 1,200 catalog fragments
+// are more than a process keeps in memory (1,024), so requests reach Redis
+// and a fault in it shows; the hot pages of the throughput cases are
+// served from memory and would not notice one.
+var drillMix = page{Path: fmt.Sprintf("/anime?page=1…%d&sort=(each)", mixPages)}
+
+const mixPages = 300
+
+// mixTargets are the requests of drillMix on srv.
+func mixTargets(srv *proc) []loadtest.Target {
+	var ts []loadtest.Target
+	for n := 1; n <= mixPages; n++ {
+		for _, s := range anigo.Sorts {
+			ts = append(ts, target(srv, page{Path: fmt.Sprintf("/anime?page=%d&sort=%s", n, s)}))
+		}
+	}
+	return ts
+}
 
 // drills runs AniGo on a private Redis and, under load, kills it and
 // starts it again, then freezes it (SIGSTOP) and thaws it (SIGCONT).
@@ -34,9 +52,6 @@ func (b *bench) drills(ctx context.Context) error {
 		return err
 	}
 	defer srv.stop()
-	if _, _, err := get(ctx, srv, drillPage); err != nil {
-		return err
-	}
 
 	phase := max(b.s.duration, 2*time.Second)
 	killed, err := b.drill(ctx, "killed", srv, phase,
@@ -66,7 +81,7 @@ func (b *bench) drill(ctx context.Context, kind string, srv *proc, phase time.Du
 	done := make(chan loaded, 1)
 	go func() {
 		res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
-			Targets: []loadtest.Target{target(srv, drillPage)}, Concurrency: b.s.concurrency,
+			Targets: mixTargets(srv), Concurrency: b.s.concurrency,
 			Duration: 3 * phase, CountHeader: "X-Cache", Trace: true, Timeout: 10 * time.Second,
 		}})
 		done <- loaded{res, err}
@@ -106,7 +121,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // yet, and counts the renders (from /metrics) and the database's
 // transactions they cost.
 func (b *bench) stampede(ctx context.Context, srv *proc) error {
-	cold := page{"/anime?page=97&sort=title", false}
+	cold := page{Path: "/anime?page=97&sort=title"}
 	const n = 500
 	b.say("  stampede: %d concurrent requests for %s (waiting %v for PostgreSQL's statistics to settle)", n, cold, statsFlush)
 	sleep(ctx, statsFlush)

@@ -55,7 +55,7 @@ func (b *bench) scale(ctx context.Context) error {
 	for _, sort := range anigo.Sorts {
 		for _, n := range []int{1, last} {
 			for _, hx := range []bool{false, true} {
-				p := page{fmt.Sprintf("/anime?sort=%s&page=%d", sort, n), hx}
+				p := page{Path: fmt.Sprintf("/anime?sort=%s&page=%d", sort, n), HX: hx}
 				devproc.ResetPeakRSS(srv.Pid())
 				res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
 					Targets: []loadtest.Target{target(srv, p)}, Concurrency: 1, Requests: scaleRequests, CountHeader: "X-Cache",

@@ -128,9 +128,18 @@ func (h *handler) sendPage(c *fiber.Ctx, key string, comp templ.Component, frags
 
 // acceptsGzip reports whether the client named gzip (or *) in
 // Accept-Encoding without q=0. No header at all gets the plain bytes, as
-// every server does in practice.
+// every server does in practice. A browser's header, which has no
+// weights, is read with a byte search; anything with q= or * goes through
+// Fiber's full negotiation.
 func acceptsGzip(c *fiber.Ctx) bool {
-	return c.Get(fiber.HeaderAcceptEncoding) != "" && c.AcceptsEncodings("gzip") == "gzip"
+	ae := c.Request().Header.Peek(fiber.HeaderAcceptEncoding)
+	switch {
+	case len(ae) == 0:
+		return false
+	case !bytes.Contains(ae, []byte("q=")) && !bytes.Contains(ae, []byte("*")):
+		return bytes.Contains(ae, []byte("gzip"))
+	}
+	return c.AcceptsEncodings("gzip") == "gzip"
 }
 
 // sendHTML renders comp as the response.

@@ -132,7 +132,7 @@ func (h *handler) page(title, nav, q string) views.Page {
 	return views.Page{Title: title, Nav: nav, Q: q, Assets: h.static.assets}
 }
 
-// withTimeout bounds the work of one request.
+// withTimeout bounds the work of a request that queries the store itself.
 func withTimeout(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), requestTimeout)
 	defer cancel()
@@ -144,6 +144,8 @@ func withTimeout(c *fiber.Ctx) error {
 type liveFragments struct{}
 
 func (liveFragments) Get(ctx context.Context, _, _ string, render func(context.Context) ([]byte, error)) ([]byte, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout) // page routes have no deadline of their own
+	defer cancel()
 	b, err := render(ctx)
 	return b, statusBypass, err
 }

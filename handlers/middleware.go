@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
 )
 
@@ -103,16 +102,33 @@ func (h *handler) recoverPanic(c *fiber.Ctx) (err error) {
 // securityHeaders sets the Content-Security-Policy and its companions. Only
 // the site's own scripts and styles run; images may also come from the
 // configured hosts (anime-offline-database links posters on other sites).
+//
+// This used to be Fiber's helmet middleware. On a cache hit it cost 5.5% of
+// the process's CPU, more than the page itself: it sets thirteen headers,
+// each through fasthttp's normalising Set, and six of them are for browsers
+// long gone (IE8's X-Download-Options, Flash's cross-domain policies) or
+// restate a default (X-XSS-Protection: 0, COEP unsafe-none). These are the
+// seven that modern browsers act on, with their names already in canonical
+// form so that fasthttp copies them as they are.
 func securityHeaders(imageHosts []string) fiber.Handler {
 	img := strings.Join(append([]string{"'self'", "data:"}, imageHosts...), " ")
-	return helmet.New(helmet.Config{
-		ContentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
-			"; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-		ReferrerPolicy:            "strict-origin-when-cross-origin",
-		XFrameOptions:             "DENY",
-		CrossOriginEmbedderPolicy: "unsafe-none", // posters from other hosts send no CORP header
-		PermissionPolicy:          "camera=(), microphone=(), geolocation=(), payment=()",
-	})
+	headers := [][2][]byte{
+		{[]byte("Content-Security-Policy"), []byte("default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
+			"; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")},
+		{[]byte("X-Content-Type-Options"), []byte("nosniff")},
+		{[]byte("X-Frame-Options"), []byte("DENY")}, // frame-ancestors, for browsers without CSP 2
+		{[]byte("Referrer-Policy"), []byte("strict-origin-when-cross-origin")},
+		{[]byte("Permissions-Policy"), []byte("camera=(), microphone=(), geolocation=(), payment=()")},
+		{[]byte("Cross-Origin-Opener-Policy"), []byte("same-origin")},
+		{[]byte("Cross-Origin-Resource-Policy"), []byte("same-origin")},
+	}
+	return func(c *fiber.Ctx) error {
+		h := &c.Response().Header
+		for _, kv := range headers {
+			h.SetCanonical(kv[0], kv[1])
+		}
+		return c.Next()
+	}
 }
 
 // rateLimit allows max requests per window and client IP. While shared is

@@ -17,9 +17,12 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	for header, want := range map[string]string{
-		"X-Content-Type-Options": "nosniff",
-		"Referrer-Policy":        "strict-origin-when-cross-origin",
-		"X-Frame-Options":        "DENY",
+		"X-Content-Type-Options":       "nosniff",
+		"Referrer-Policy":              "strict-origin-when-cross-origin",
+		"X-Frame-Options":              "DENY",
+		"Permissions-Policy":           "camera=(), microphone=(), geolocation=(), payment=()",
+		"Cross-Origin-Opener-Policy":   "same-origin",
+		"Cross-Origin-Resource-Policy": "same-origin",
 	} {
 		if got := r.Header.Get(header); got != want {
 			t.Errorf("%s = %q, want %q", header, got, want)

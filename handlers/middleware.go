@@ -49,7 +49,7 @@ func newRequestIDs() *requestIDs {
 
 func (r *requestIDs) handle(c *fiber.Ctx) error {
 	id := c.Get(fiber.HeaderXRequestID)
-	if !requestIDPattern.MatchString(id) {
+	if id == "" || !requestIDPattern.MatchString(id) {
 		id = r.prefix + strconv.FormatUint(r.n.Add(1), 36)
 	}
 	c.Locals(localRequestID, id)
@@ -66,15 +66,19 @@ func requestIDOf(c *fiber.Ctx) string {
 // accessLog logs one line per request, after the error handler has set
 // the final status.
 func (h *handler) accessLog(c *fiber.Ctx) error {
-	start := time.Now()
+	ctx := c.UserContext()
+	logging := h.log.Enabled(ctx, slog.LevelInfo)
+	var start time.Time
+	if logging {
+		start = time.Now()
+	}
 	if err := c.Next(); err != nil {
 		if herr := h.handleError(c, err); herr != nil {
 			return herr
 		}
 	}
-	ctx := c.UserContext()
-	if !h.log.Enabled(ctx, slog.LevelInfo) {
-		return nil // LOG_LEVEL=warn: not even the arguments are built
+	if !logging {
+		return nil // LOG_LEVEL=warn: not even the clock is read
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "request",
 		slog.String("method", c.Method()),

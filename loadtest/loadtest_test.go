@@ -2,10 +2,12 @@ package loadtest
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,6 +90,42 @@ func TestRunSendsTargetsInTurnWithTheirHeaders(t *testing.T) {
 	}
 	if withHX.Load() != 5 || without.Load() != 5 {
 		t.Errorf("/b with HX-Request = %d, /a without = %d; want 5 and 5", withHX.Load(), without.Load())
+	}
+}
+
+// TestRunSpreadsWorkersOverTargets: each worker starts at its own part of
+// the list, so a page is not asked for by every worker at once.
+func TestRunSpreadsWorkersOverTargets(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]int{}
+	all := make(chan struct{}) // closed when four requests are in: one per worker
+	var once sync.Once
+	s, _ := server(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path]++
+		if len(seen) == 4 {
+			once.Do(func() { close(all) })
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+		}
+		ok(w, r)
+	})
+	var targets []Target
+	for _, p := range []string{"/0", "/1", "/2", "/3", "/4", "/5", "/6", "/7"} {
+		targets = append(targets, Target{URL: s.URL + p})
+	}
+	// Four workers, one request each: with the list spread over them they
+	// ask for /0, /2, /4 and /6; starting side by side they would ask for
+	// /0 to /3.
+	if _, err := Run(context.Background(), Options{Targets: targets, Concurrency: 4, Requests: 4}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"/0": 1, "/2": 1, "/4": 1, "/6": 1}
+	if !maps.Equal(seen, want) {
+		t.Errorf("asked for %v, want %v", seen, want)
 	}
 }
 

@@ -187,11 +187,14 @@ func (s *Store) page(ctx context.Context, sort, filter string, offset, limit int
 		return nil, nil
 	}
 	first, last := offset/chunkSize, (offset+limit-1)/chunkSize
-	// Array subscripts are 1-based: the slice of the first chunk starts at
-	// offset%chunkSize+1; later chunks are cut by the limit below.
-	rows, err := s.pool.Query(ctx, `SELECT ids[CASE WHEN chunk = $4 THEN $5 ELSE 1 END:] FROM catalog_order
+	// Array subscripts are 1-based and inclusive: the page starts at
+	// offset%chunkSize+1 of the first chunk and ends at
+	// (offset+limit-1)%chunkSize+1 of the last, so only the page's ids
+	// leave the database, not the rest of a 1,000-id chunk.
+	rows, err := s.pool.Query(ctx, `SELECT ids[CASE WHEN chunk = $4 THEN $5 ELSE 1 END : CASE WHEN chunk = $3 THEN $7::int ELSE $8::int END]
+		FROM catalog_order
 		WHERE sort = $1 AND filter = $6 AND with_adult = $2 AND chunk BETWEEN $4 AND $3 ORDER BY chunk`,
-		sort, s.showAdult, last, first, offset%chunkSize+1, filter)
+		sort, s.showAdult, last, first, offset%chunkSize+1, filter, (offset+limit-1)%chunkSize+1, chunkSize)
 	if err != nil {
 		return nil, err
 	}

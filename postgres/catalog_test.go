@@ -298,3 +298,49 @@ func TestGenresInfoPopular(t *testing.T) {
 		t.Errorf("Ping: %v", err)
 	}
 }
+
+// TestListAcrossChunks: a page that straddles two of catalog_order's
+// 1,000-id chunks holds the same titles, in the same order, as the pages
+// of one title each that it covers.
+func TestListAcrossChunks(t *testing.T) {
+	s := pgtest.NewStore(t, postgres.Options{})
+	ctx := context.Background()
+	if _, err := s.Import(ctx, synthetic(9000), nil); err != nil { // about 1,300 visible TV titles
+		t.Fatal(err)
+	}
+	ids := func(q anigo.ListQuery) []int64 {
+		t.Helper()
+		list, err := s.List(ctx, q)
+		if err != nil {
+			t.Fatalf("List(%+v): %v", q, err)
+		}
+		out := make([]int64, len(list))
+		for i, a := range list {
+			out[i] = a.ID
+		}
+		return out
+	}
+	for _, sort := range anigo.Sorts {
+		for _, typ := range []string{"", "TV"} {
+			// Titles 961 to 1040 one page at a time: none of these pages
+			// spans two chunks.
+			var want []int64
+			for n := 961; n <= 1040; n++ {
+				want = append(want, ids(anigo.ListQuery{Sort: sort, Type: typ, Page: n, PerPage: 1})...)
+			}
+			if len(want) == 0 {
+				t.Fatalf("sort %s type %q: no titles past 960", sort, typ)
+			}
+			// The same titles in pages of 40 (offsets 960 and 1000: each
+			// within a chunk) and of 80 (offset 960: across two).
+			got := append(ids(anigo.ListQuery{Sort: sort, Type: typ, Page: 25, PerPage: 40}),
+				ids(anigo.ListQuery{Sort: sort, Type: typ, Page: 26, PerPage: 40})...)
+			if !slices.Equal(got, want) {
+				t.Errorf("sort %s type %q: pages of 40 = %v, want %v", sort, typ, got, want)
+			}
+			if got := ids(anigo.ListQuery{Sort: sort, Type: typ, Page: 13, PerPage: 80}); !slices.Equal(got, want) {
+				t.Errorf("sort %s type %q: the page of 80 across chunks = %v, want %v", sort, typ, got, want)
+			}
+		}
+	}
+}

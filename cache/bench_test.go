@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,4 +95,53 @@ func BenchmarkCodec(b *testing.B) {
 			b.ReportMetric(float64(bm.size), "value-B")
 		})
 	}
+}
+
+// BenchmarkPageFromRedis reads a page's three fragments when the process
+// holds none of them in memory (a new process, or more pages than it
+// keeps): "gets" asks Redis for each, concurrently, as a page did before
+// Prefetch; "mget" prefetches the three in one round trip and then gets
+// them from memory. The near cache is emptied before every page.
+func BenchmarkPageFromRedis(b *testing.B) {
+	client, prefix := redistest.Shared(b)
+	c := New(Options{Client: client, Prefix: prefix, TTLs: map[string]time.Duration{"popular": time.Hour, "ranking": time.Hour, "count": time.Hour},
+		Logger: quietLogger()})
+	b.Cleanup(c.Close)
+	ctx := context.Background()
+	frags := []Fragment{{"popular", "limit=12"}, {"ranking", "home"}, {"count", ""}}
+	render := func(context.Context) ([]byte, error) { return sampleHTML(12), nil }
+	for _, f := range frags {
+		if _, _, err := c.Get(ctx, f.Name, f.Params, render); err != nil {
+			b.Fatal(err)
+		}
+	}
+	getAll := func(b *testing.B, concurrently bool) {
+		var wg sync.WaitGroup
+		for _, f := range frags {
+			get := func() {
+				if _, status, err := c.Get(ctx, f.Name, f.Params, render); err != nil || status != StatusHit {
+					b.Errorf("Get %s = %s, %v; want a HIT", f.Name, status, err)
+				}
+			}
+			if concurrently {
+				wg.Go(get)
+			} else {
+				get()
+			}
+		}
+		wg.Wait()
+	}
+	b.Run("gets", func(b *testing.B) {
+		for b.Loop() {
+			c.near.lru.Purge()
+			getAll(b, true)
+		}
+	})
+	b.Run("mget", func(b *testing.B) {
+		for b.Loop() {
+			c.near.lru.Purge()
+			c.Prefetch(ctx, frags...)
+			getAll(b, false)
+		}
+	})
 }

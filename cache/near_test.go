@@ -196,3 +196,41 @@ func TestPeekServesOnlyFreshNearCopies(t *testing.T) {
 		t.Errorf("Peek rendered: %d renders, want 1", r.calls.Load())
 	}
 }
+
+func TestPrefetchBringsFreshValuesIntoMemory(t *testing.T) {
+	c, client, clk := newTestCache(t)
+	waitSubscribed(t, c, 1)
+	ctx := context.Background()
+	popular, catalog, count := &renderer{name: "popular"}, &renderer{name: "catalog"}, &renderer{name: "count"}
+	wantGet(t, c, "popular", "", popular, "<p>popular #1</p>", StatusMiss)
+	wantGet(t, c, "catalog", "page=2", catalog, "<p>catalog #1</p>", StatusMiss)
+	clk.Add(testTTLs["popular"]) // popular is stale now, catalog still fresh
+	c.near.lru.Purge()
+
+	c.Prefetch(ctx, Fragment{"popular", ""}, Fragment{"catalog", "page=2"}, Fragment{"count", ""}, Fragment{"no-ttl", ""})
+	// Gone from Redis: only a copy in memory can answer now.
+	for _, key := range []string{c.key("popular", ""), c.key("catalog", "page=2")} {
+		if err := client.Del(ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantGet(t, c, "catalog", "page=2", catalog, "<p>catalog #1</p>", StatusHit)
+	// A stale value is not brought in: Get renders (its key is gone) as
+	// it would have without Prefetch, and so is a missing one.
+	wantGet(t, c, "popular", "", popular, "<p>popular #2</p>", StatusMiss)
+	wantGet(t, c, "count", "", count, "<p>count #1</p>", StatusMiss)
+}
+
+func TestPrefetchDoesNothingWhileRedisIsDown(t *testing.T) {
+	c, _, _ := newTestCache(t)
+	waitSubscribed(t, c, 1)
+	r := &renderer{name: "catalog"}
+	wantGet(t, c, "catalog", "page=1", r, "<p>catalog #1</p>", StatusMiss)
+	wantGet(t, c, "catalog", "page=2", r, "<p>catalog #2</p>", StatusMiss)
+	c.near.lru.Purge()
+	c.brk.open.Store(true)
+	c.Prefetch(context.Background(), Fragment{"catalog", "page=1"}, Fragment{"catalog", "page=2"})
+	if n := c.near.lru.Len(); n != 0 {
+		t.Errorf("Prefetch with the breaker open put %d values in memory, want 0", n)
+	}
+}

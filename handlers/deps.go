@@ -3,6 +3,8 @@ package handlers
 import (
 	"context"
 
+	"github.com/anigo/anigo/cache"
+
 	"github.com/anigo/anigo"
 )
 
@@ -38,8 +40,10 @@ type Store interface {
 // BYPASS). An error comes only from render; a cache failure is never one.
 // cache.Cache implements it.
 // Peek returns a fragment only when the process holds it fresh in memory,
-// without waiting on anything, and counts it as a HIT.
+// without waiting on anything, and counts it as a HIT. Prefetch brings
+// several fragments into memory in one round trip, where it can.
 type Fragments interface {
 	Get(ctx context.Context, name, params string, render func(context.Context) ([]byte, error)) ([]byte, string, error)
 	Peek(ctx context.Context, name, params string) ([]byte, bool)
+	Prefetch(ctx context.Context, frags ...cache.Fragment)
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/cache"
 )
 
 // fakeStore is an in-memory Store. err, when set, is returned by every
@@ -177,6 +178,8 @@ func (f *recordingFragments) Get(ctx context.Context, name, params string, rende
 
 // Peek never finds anything, so every fragment goes through Get.
 func (f *recordingFragments) Peek(context.Context, string, string) ([]byte, bool) { return nil, false }
+
+func (f *recordingFragments) Prefetch(context.Context, ...cache.Fragment) {}
 
 func (f *recordingFragments) keys() []string {
 	f.mu.Lock()

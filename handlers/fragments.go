@@ -10,6 +10,8 @@ import (
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/anigo/anigo/cache"
 )
 
 // fragment is one cached part of a page: its name and canonical params
@@ -33,18 +35,20 @@ const (
 
 // fetch gets fragments from the cache. Those this process holds fresh in
 // memory come first, on this goroutine: a page whose fragments are all there
-// (the usual case) costs no goroutine and no wait. The others are fetched
-// concurrently. One fragment's failure does not cancel the others: their
-// renders may be shared with other requests (single-flight), which must not
-// inherit it.
+// (the usual case) costs no goroutine and no wait. Several that are not are
+// read from Redis in one round trip, and looked for again. What is left is
+// fetched concurrently. One fragment's failure does not cancel the others:
+// their renders may be shared with other requests (single-flight), which
+// must not inherit it.
 func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
-	var rest []*fragment
-	for _, f := range frags {
-		if html, ok := h.frags.Peek(ctx, f.name, f.params); ok {
-			f.html, f.status = html, statusHit
-			continue
+	rest := h.peek(ctx, frags)
+	if len(rest) > 1 {
+		wants := make([]cache.Fragment, len(rest))
+		for i, f := range rest {
+			wants[i] = cache.Fragment{Name: f.name, Params: f.params}
 		}
-		rest = append(rest, f)
+		h.frags.Prefetch(ctx, wants...)
+		rest = h.peek(ctx, rest)
 	}
 	var g errgroup.Group
 	for _, f := range rest {
@@ -61,6 +65,19 @@ func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
 		})
 	}
 	return g.Wait()
+}
+
+// peek fills in the fragments the process holds fresh in memory and
+// returns the others.
+func (h *handler) peek(ctx context.Context, frags []*fragment) (rest []*fragment) {
+	for _, f := range frags {
+		if html, ok := h.frags.Peek(ctx, f.name, f.params); ok {
+			f.html, f.status = html, statusHit
+			continue
+		}
+		rest = append(rest, f)
+	}
+	return rest
 }
 
 // xCache is the X-Cache header of a response: a lone fragment's status, or

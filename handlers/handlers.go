@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/cache"
 	"github.com/anigo/anigo/views"
 )
 
@@ -151,6 +152,8 @@ func (liveFragments) Get(ctx context.Context, _, _ string, render func(context.C
 }
 
 func (liveFragments) Peek(context.Context, string, string) ([]byte, bool) { return nil, false }
+
+func (liveFragments) Prefetch(context.Context, ...cache.Fragment) {}
 
 // query reads c's query parameters, in the shape anigo's parsers take.
 func query(c *fiber.Ctx) func(string) string {

@@ -21,6 +21,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/anigo/anigo"
+	"github.com/anigo/anigo/cache"
 )
 
 type testApp struct {
@@ -523,6 +524,8 @@ func (f *hitFragments) Get(ctx context.Context, name, params string, render func
 	}
 	return b, "MISS", err
 }
+
+func (f *hitFragments) Prefetch(context.Context, ...cache.Fragment) {}
 
 func (f *hitFragments) Peek(_ context.Context, name, params string) ([]byte, bool) {
 	f.mu.Lock()

@@ -282,11 +282,25 @@ func (b *bench) throughput(ctx context.Context) error {
 			return err
 		}
 	}
-	c, err := b.measureTargets(ctx, "anigo-live", live, drillMix, mixTargets(live), b.s.concurrency, b.s.duration)
-	if err != nil {
+	// The mix: pages that each render once per request live (no two
+	// requests share a render), and that the cached server must read from
+	// Redis, since they are more than it keeps in memory. One pass first
+	// stores them all.
+	if _, err := b.load(ctx, loadSpec{Options: loadtest.Options{
+		Targets: mixTargets(cached), Concurrency: 1, Requests: len(mixTargets(cached)),
+	}}); err != nil {
 		return err
 	}
-	b.res.Cases = append(b.res.Cases, c)
+	for _, s := range []struct {
+		name string
+		srv  *proc
+	}{{"anigo-live", live}, {"anigo-hit", cached}} {
+		c, err := b.measureTargets(ctx, s.name, s.srv, drillMix, mixTargets(s.srv), b.s.concurrency, b.s.duration)
+		if err != nil {
+			return err
+		}
+		b.res.Cases = append(b.res.Cases, c)
+	}
 	return b.stampede(ctx, cached)
 }
 

@@ -145,6 +145,10 @@ func (r *results) markdown(w io.Writer) {
 	for _, g := range r.Goals {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Goal, g.Target, g.Measured, g.Result)
 	}
+	if hit, live := r.find("anigo-hit", drillMix), r.find("anigo-live", drillMix); hit != nil && live != nil && live.RPS > 0 {
+		fmt.Fprintf(w, "\nOn %s, more pages than a process keeps in memory, so every hit is read from Redis and no two live "+
+			"requests share a render: cache hit %.0f rps, live %.0f rps, %.2f×.\n", drillMix, hit.RPS, live.RPS, hit.RPS/live.RPS)
+	}
 	fmt.Fprintln(w, "\n| server | page | conc. | rps | p50 | p99 | max | errors | peak RSS |\n| --- | --- | --: | --: | --: | --: | --: | --: | --: |")
 	row := func(c *caseResult) {
 		fmt.Fprintf(w, "| %s | `%s` | %d | %.0f | %s | %s | %s | %d | %s |\n",

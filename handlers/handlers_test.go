@@ -535,9 +535,12 @@ func (f *hitFragments) Peek(_ context.Context, name, params string) ([]byte, boo
 }
 
 // BenchmarkPages measures the handlers' own cost (middleware included,
-// network excluded) with every fragment cached, as fasthttp calls them.
+// network excluded) with every fragment cached, as fasthttp calls them, at
+// LOG_LEVEL=warn like make bench (an access log line costs about a quarter
+// of a hit on top).
 func BenchmarkPages(b *testing.B) {
-	app := New(Options{Store: &fakeStore{anime: fixture(200), hasMembers: true}, Fragments: &hitFragments{m: map[string][]byte{}}})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app := New(Options{Store: &fakeStore{anime: fixture(200), hasMembers: true}, Fragments: &hitFragments{m: map[string][]byte{}}, Logger: quiet})
 	handler := app.Handler()
 	for _, target := range []string{"/", "/anime?page=3", "/top", "/anime/1-cowboy-bebop"} {
 		for _, variant := range []string{"page", "htmx", "gzip"} {

@@ -43,9 +43,13 @@ func (h *handler) animeList(c *fiber.Ctx) error {
 		return h.sendPage(c, "catalog htmx "+catalog.params, views.CatalogBody(count.html, catalog.html), catalog, count)
 	}
 	page := h.page(catalogTitle(q), views.NavCatalog, "")
-	// The page's filter form shows the genre list: its reading is part of the key.
-	key := "catalog genres=" + strconv.FormatUint(genres.gen, 10) + " " + catalog.params
-	return h.sendPage(c, key, views.CatalogPage(page, q, genres.options, count.html, catalog.html), catalog, count)
+	return h.sendPage(c, catalogPageKey(genres, catalog.params), views.CatalogPage(page, q, genres.options, count.html, catalog.html), catalog, count)
+}
+
+// catalogPageKey is the memo key of a full catalog page (see pageMemo):
+// its filter form shows the genre list, so the list's reading is part of it.
+func catalogPageKey(genres genreSet, params string) string {
+	return "catalog genres=" + strconv.FormatUint(genres.gen, 10) + " " + params
 }
 
 func catalogTitle(q anigo.ListQuery) string {

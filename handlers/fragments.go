@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -143,20 +144,44 @@ func (h *handler) sendPage(c *fiber.Ctx, key string, comp templ.Component, frags
 	return c.Send(a.body)
 }
 
-// acceptsGzip reports whether the client named gzip (or *) in
-// Accept-Encoding without q=0. No header at all gets the plain bytes, as
-// every server does in practice. A browser's header, which has no
-// weights, is read with a byte search; anything with q= or * goes through
-// Fiber's full negotiation.
+// acceptsGzip reports whether Accept-Encoding lets the response be gzip
+// (RFC 9110, 12.5.3): gzip listed with a weight above 0, or, when gzip is
+// not listed, * with a weight above 0. Names and the q are read without
+// regard to case. No header at all gets the plain bytes, as every server
+// does in practice. It reads the header in place, without allocating:
+// Fiber's AcceptsEncodings would, and lets * override an explicit gzip;q=0.
 func acceptsGzip(c *fiber.Ctx) bool {
-	ae := c.Request().Header.Peek(fiber.HeaderAcceptEncoding)
-	switch {
-	case len(ae) == 0:
-		return false
-	case !bytes.Contains(ae, []byte("q=")) && !bytes.Contains(ae, []byte("*")):
-		return bytes.Contains(ae, []byte("gzip"))
+	gzipQ, starQ := -1.0, -1.0 // the weights given, -1 when not listed
+	for rest := c.Request().Header.Peek(fiber.HeaderAcceptEncoding); len(rest) > 0; {
+		var item []byte
+		item, rest, _ = bytes.Cut(rest, []byte(","))
+		name, params, _ := bytes.Cut(item, []byte(";"))
+		name = bytes.TrimSpace(name)
+		isGzip, isStar := bytes.EqualFold(name, []byte("gzip")), bytes.Equal(name, []byte("*"))
+		if !isGzip && !isStar {
+			continue
+		}
+		q := 1.0
+		for len(params) > 0 {
+			var param []byte
+			param, params, _ = bytes.Cut(params, []byte(";"))
+			k, v, _ := bytes.Cut(param, []byte("="))
+			if bytes.EqualFold(bytes.TrimSpace(k), []byte("q")) {
+				if f, err := strconv.ParseFloat(string(bytes.TrimSpace(v)), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if isGzip {
+			gzipQ = q
+		} else {
+			starQ = q
+		}
 	}
-	return c.AcceptsEncodings("gzip") == "gzip"
+	if gzipQ >= 0 {
+		return gzipQ > 0
+	}
+	return starQ > 0
 }
 
 // sendHTML renders comp as the response.

@@ -44,6 +44,9 @@ func TestPageMemoMatchesParts(t *testing.T) {
 func TestPageMemoGzip(t *testing.T) {
 	body := []byte(strings.Repeat("<li>Cowboy Bebop</li>", 200))
 	a := newPageMemo().put("k", nil, body)
+	if first := a.gzipped(); first != nil {
+		t.Fatalf("the first ask compressed the page (%d bytes): want it plain until a second ask", len(first))
+	}
 	gz := a.gzipped()
 	if gz == nil || len(gz) >= len(body) {
 		t.Fatalf("gzipped: %d bytes for a %d-byte page, want fewer", len(gz), len(body))
@@ -54,8 +57,10 @@ func TestPageMemoGzip(t *testing.T) {
 	if again := a.gzipped(); &again[0] != &gz[0] {
 		t.Error("gzipped compressed a second time")
 	}
-	if tiny := newPageMemo().put("k", nil, []byte("<p>1</p>")).gzipped(); tiny != nil {
-		t.Errorf("a page that compressing makes bigger was compressed: %q", tiny)
+	tiny := newPageMemo().put("k", nil, []byte("<p>1</p>"))
+	tiny.gzipped()
+	if gz := tiny.gzipped(); gz != nil {
+		t.Errorf("a page that compressing makes bigger was compressed: %q", gz)
 	}
 }
 
@@ -134,6 +139,12 @@ func TestPagesCompressed(t *testing.T) {
 	for _, target := range []string{"/", "/anime?page=2", "/top"} {
 		for _, htmx := range []bool{false, true} {
 			_, plain := do(app, target, "", htmx)
+			// The first request that could take gzip gets the page plain:
+			// a page asked for once is not worth compressing. (The home page
+			// is the same page with HX-Request: only its first round counts.)
+			if resp, _ := do(app, target, "gzip", htmx); !htmx && resp.Header.Get("Content-Encoding") != "" {
+				t.Errorf("%s htmx=%v: the first gzip request got %q, want the page plain", target, htmx, resp.Header.Get("Content-Encoding"))
+			}
 			tests := []struct {
 				accept string
 				app    *fiber.App
@@ -144,6 +155,11 @@ func TestPagesCompressed(t *testing.T) {
 				{"*", app, true},
 				{"br", app, false},
 				{"gzip;q=0, br", app, false},
+				{"gzip;Q=0, br", app, false},
+				{"gzip;q=0, *", app, false}, // an explicit refusal beats *
+				{"*;q=0", app, false},
+				{"br;q=1.0, GZIP;q=0.5", app, true},
+				{"deflate, gzip ; q=0.8", app, true},
 				{"identity", app, false},
 				{"gzip, deflate, br", live, false}, // rendered live: not compressed
 			}
@@ -165,5 +181,41 @@ func TestPagesCompressed(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPagesAndFragmentsKeptApart: the same URL asked for as a page and as
+// an htmx fragment, in turn, gets each its own answer from the memo.
+func TestPagesAndFragmentsKeptApart(t *testing.T) {
+	app := New(Options{Store: &fakeStore{anime: fixture(40), hasMembers: true}, Fragments: &hitFragments{m: map[string][]byte{}}})
+	for _, target := range []string{"/anime?page=2", "/top?page=2", "/anime/1-cowboy-bebop"} {
+		for round := range 3 {
+			for _, htmx := range []bool{false, true} {
+				req := httptest.NewRequest(http.MethodGet, target, nil)
+				if htmx {
+					req.Header.Set("HX-Request", "true")
+				}
+				resp, err := app.Test(req, -1)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("GET %s: %v, %v", target, resp, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if page := strings.Contains(string(body), "<html"); page == htmx {
+					t.Errorf("%s round %d htmx=%v: full page = %v", target, round, htmx, page)
+				}
+			}
+		}
+	}
+}
+
+func TestCatalogPageKeyFollowsTheGenreList(t *testing.T) {
+	params := "page=2"
+	a, b := catalogPageKey(genreSet{gen: 1}, params), catalogPageKey(genreSet{gen: 2}, params)
+	if a == b {
+		t.Errorf("two readings of the genre list share the page key %q: a page would keep an old filter form", a)
+	}
+	if catalogPageKey(genreSet{gen: 1}, "page=3") == a {
+		t.Error("two catalog pages share a key")
 	}
 }

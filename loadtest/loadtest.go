@@ -247,7 +247,10 @@ func (w *worker) do(ctx context.Context) {
 	}
 	status, header, n, err := w.sender.send(ctx, i, deadline)
 	lat := time.Since(t0)
-	if err != nil && over() {
+	if over() {
+		// Cut off by the end of the run. fasthttp cannot abandon a request
+		// when ctx is cancelled without a deadline: it ends at its own
+		// timeout, and counts here as unfinished all the same.
 		w.unfinished++
 		return
 	}

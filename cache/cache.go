@@ -297,25 +297,21 @@ func (c *Cache) Peek(ctx context.Context, name, params string) ([]byte, bool) {
 // Fragment names one fragment: its name and canonical params.
 type Fragment struct{ Name, Params string }
 
-// Prefetch reads the fragments this process does not hold fresh in memory
-// from Redis in one round trip (MGET) and keeps the fresh ones in memory,
-// so that the Gets that follow find them there instead of reading one key
-// each. Values that are stale, missing or unreadable are left to Get,
-// which handles them as always; so is everything while the breaker is
-// open. It counts nothing: the Gets do.
+// Prefetch reads fragments that Peek did not find from Redis in one round
+// trip (MGET) and keeps the fresh ones in memory, so that the Gets that
+// follow find them there instead of reading one key each. Values that are
+// stale, missing or unreadable are left to Get, which handles them as
+// always; so is everything while the breaker is open. It counts nothing:
+// the Gets do.
 func (c *Cache) Prefetch(ctx context.Context, frags ...Fragment) {
 	if c.near == nil || !c.redisUp() {
 		return
 	}
-	now := c.now()
 	keys := make([]string, 0, len(frags))
 	name := ""
 	for _, f := range frags {
-		if _, known := c.ttls[f.Name]; !known {
-			continue
-		}
-		if key := c.key(f.Name, f.Params); !c.near.has(key, now) {
-			keys, name = append(keys, key), f.Name
+		if _, known := c.ttls[f.Name]; known {
+			keys, name = append(keys, c.key(f.Name, f.Params)), f.Name
 		}
 	}
 	if len(keys) < 2 {
@@ -328,6 +324,7 @@ func (c *Cache) Prefetch(ctx context.Context, frags ...Fragment) {
 	if err != nil {
 		return
 	}
+	now := c.now()
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok {

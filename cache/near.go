@@ -49,15 +49,6 @@ func (n *near) get(key string, now time.Time) ([]byte, bool) {
 	return e.html, true
 }
 
-// has reports whether key is held fresh at now, without counting as a use.
-func (n *near) has(key string, now time.Time) bool {
-	if n == nil {
-		return false
-	}
-	e, ok := n.lru.Peek(key)
-	return ok && now.Before(e.freshUntil)
-}
-
 // stale returns key's HTML whatever its age, for serving when a render
 // fails; until is its fresh-until.
 func (n *near) stale(key string) (html []byte, until time.Time, ok bool) {

@@ -27,13 +27,6 @@ type fragment struct {
 	status string
 }
 
-// statusHit and statusBypass are the cache statuses the handlers act on
-// (cache.StatusHit, cache.StatusBypass).
-const (
-	statusHit    = "HIT"
-	statusBypass = "BYPASS"
-)
-
 // fetch gets fragments from the cache. Those this process holds fresh in
 // memory come first, on this goroutine: a page whose fragments are all there
 // (the usual case) costs no goroutine and no wait. Several that are not are
@@ -73,7 +66,7 @@ func (h *handler) fetch(ctx context.Context, frags ...*fragment) error {
 func (h *handler) peek(ctx context.Context, frags []*fragment) (rest []*fragment) {
 	for _, f := range frags {
 		if html, ok := h.frags.Peek(ctx, f.name, f.params); ok {
-			f.html, f.status = html, statusHit
+			f.html, f.status = html, cache.StatusHit
 			continue
 		}
 		rest = append(rest, f)
@@ -119,7 +112,7 @@ func (h *handler) sendPage(c *fiber.Ctx, key string, comp templ.Component, frags
 	c.Set("X-Cache", xCache(frags...))
 	parts := make([][]byte, len(frags))
 	for i, f := range frags {
-		if f.status == statusBypass {
+		if f.status == cache.StatusBypass {
 			// Rendered live: the next request renders again, so there is
 			// nothing to reuse.
 			return sendHTML(c, fiber.StatusOK, comp)

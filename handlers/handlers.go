@@ -148,7 +148,7 @@ func (liveFragments) Get(ctx context.Context, _, _ string, render func(context.C
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout) // page routes have no deadline of their own
 	defer cancel()
 	b, err := render(ctx)
-	return b, statusBypass, err
+	return b, cache.StatusBypass, err
 }
 
 func (liveFragments) Peek(context.Context, string, string) ([]byte, bool) { return nil, false }

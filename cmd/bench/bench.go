@@ -286,9 +286,8 @@ func (b *bench) throughput(ctx context.Context) error {
 	// requests share a render), and that the cached server must read from
 	// Redis, since they are more than it keeps in memory. One pass first
 	// stores them all.
-	if _, err := b.load(ctx, loadSpec{Options: loadtest.Options{
-		Targets: mixTargets(cached), Concurrency: 1, Requests: len(mixTargets(cached)),
-	}}); err != nil {
+	mix := mixTargets(cached)
+	if _, err := b.load(ctx, loadSpec{Options: loadtest.Options{Targets: mix, Concurrency: 1, Requests: len(mix)}}); err != nil {
 		return err
 	}
 	for _, s := range []struct {

@@ -51,7 +51,8 @@ var pages = func() []page {
 var chartPage = page{Path: "/"}
 
 // throughputServers are measured one after another on each page, so that
-// the ratios compare measurements minutes apart at most, not a whole run.
+// a ratio compares measurements seconds apart, not a whole run; the rounds
+// repeat that, each in another order, and the ratios are their medians.
 var throughputServers = []string{"upper", "anigo-hit", "peer", "anigo-live"}
 
 type bench struct {
@@ -268,13 +269,17 @@ func (b *bench) throughput(ctx context.Context) error {
 	defer live.stop()
 
 	servers := map[string]*proc{"upper": upper, "anigo-hit": cached, "peer": peer, "anigo-live": live}
-	for _, p := range pages {
-		for _, name := range throughputServers {
-			c, err := b.measure(ctx, name, servers[name], p, b.s.concurrency, b.s.duration)
-			if err != nil {
-				return err
+	for round := 1; round <= b.s.rounds; round++ {
+		b.say("  round %d of %d", round, b.s.rounds)
+		for _, p := range pages {
+			for _, name := range rotate(throughputServers, round-1) {
+				c, err := b.measure(ctx, name, servers[name], p, b.s.concurrency, b.s.duration)
+				if err != nil {
+					return err
+				}
+				c.Round = round
+				b.res.Cases = append(b.res.Cases, c)
 			}
-			b.res.Cases = append(b.res.Cases, c)
 		}
 	}
 	for _, name := range []string{"anigo-hit", "upper"} {
@@ -290,17 +295,29 @@ func (b *bench) throughput(ctx context.Context) error {
 	if _, err := b.load(ctx, loadSpec{Options: loadtest.Options{Targets: mix, Concurrency: 1, Requests: len(mix)}}); err != nil {
 		return err
 	}
-	for _, s := range []struct {
-		name string
-		srv  *proc
-	}{{"anigo-live", live}, {"anigo-hit", cached}} {
-		c, err := b.measureTargets(ctx, s.name, s.srv, drillMix, mixTargets(s.srv), b.s.concurrency, b.s.duration)
-		if err != nil {
-			return err
+	mixServers := []string{"anigo-live", "anigo-hit"}
+	for round := 1; round <= b.s.rounds; round++ {
+		for _, name := range rotate(mixServers, round-1) {
+			c, err := b.measureTargets(ctx, name, servers[name], drillMix, mixTargets(servers[name]), b.s.concurrency, b.s.duration)
+			if err != nil {
+				return err
+			}
+			c.Round = round
+			b.res.Cases = append(b.res.Cases, c)
 		}
-		b.res.Cases = append(b.res.Cases, c)
 	}
 	return b.stampede(ctx, cached)
+}
+
+// rotate returns s turned left by n places, so that each round of a
+// comparison measures the servers in another order and none is always
+// measured first or last.
+func rotate[T any](s []T, n int) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	n %= len(s)
+	return append(slices.Clone(s[n:]), s[:n]...)
 }
 
 // sweep measures the chart page at concurrency 1 to 4.

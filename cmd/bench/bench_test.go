@@ -120,3 +120,37 @@ func TestNiceCeil(t *testing.T) {
 		}
 	}
 }
+
+func TestRatiosAreMediansOfPairedRounds(t *testing.T) {
+	p := page{Path: "/top"}
+	r := &results{}
+	// Round 2 ran while the machine was busy: both servers slowed, so the
+	// paired ratio of that round is as good as the others'.
+	for i, rps := range [][2]float64{{900, 1000}, {450, 500}, {700, 1000}} {
+		r.Cases = append(r.Cases,
+			&caseResult{Server: "anigo-hit", Page: p, Round: i + 1, RPS: rps[0]},
+			&caseResult{Server: "upper", Page: p, Round: i + 1, RPS: rps[1]})
+	}
+	m, lo, hi, ok := r.pairedRatio("anigo-hit", "upper", p)
+	if !ok || m != 0.9 || lo != 0.7 || hi != 0.9 {
+		t.Errorf("pairedRatio = %v (%v–%v) %v, want 0.9 (0.7–0.9) true", m, lo, hi, ok)
+	}
+	if c := r.find("anigo-hit", p); c == nil || c.RPS != 700 {
+		t.Errorf("find returned %+v, want the median round (700 rps)", c)
+	}
+	if _, _, _, ok := r.pairedRatio("anigo-hit", "peer", p); ok {
+		t.Error("pairedRatio with a server never measured reports ok")
+	}
+}
+
+func TestRotate(t *testing.T) {
+	s := []string{"a", "b", "c", "d"}
+	for n, want := range []string{"abcd", "bcda", "cdab", "dabc", "abcd"} {
+		if got := strings.Join(rotate(s, n), ""); got != want {
+			t.Errorf("rotate(%v, %d) = %s, want %s", s, n, got, want)
+		}
+	}
+	if strings.Join(s, "") != "abcd" {
+		t.Errorf("rotate changed its input: %v", s)
+	}
+}

@@ -6,7 +6,7 @@
 // pinned to its own core, prints a markdown table of the goals of issue 5,
 // and writes the raw numbers (JSON) and a p99 chart (SVG) to bench-results/.
 //
-//	go run ./cmd/bench [-quick] [-duration 10s] [-concurrency 16]
+//	go run ./cmd/bench [-quick] [-duration 4s] [-rounds 3] [-concurrency 16]
 //
 // It runs itself in hidden modes for its other processes:
 // -load (the load generator: loadtest options on stdin, the result on
@@ -38,6 +38,7 @@ func main() {
 type settings struct {
 	quick       bool
 	duration    time.Duration // one case's measured time
+	rounds      int           // rounds of the page-by-page comparison
 	warmup      time.Duration
 	concurrency int
 	skipScale   bool
@@ -50,7 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.SetOutput(stderr)
 	var s settings
 	fs.BoolVar(&s.quick, "quick", false, "short cases (2s) and no 1M-title catalog")
-	fs.DurationVar(&s.duration, "duration", 0, "measured time of each load case (default 10s, 2s with -quick)")
+	fs.DurationVar(&s.duration, "duration", 0, "measured time of each load case (default 4s, 2s with -quick)")
+	fs.IntVar(&s.rounds, "rounds", 0, "rounds of the page-by-page comparison; ratios are the median of the rounds' (default 3, 1 with -quick)")
 	fs.IntVar(&s.concurrency, "concurrency", 16, "connections of the throughput cases")
 	fs.BoolVar(&s.skipScale, "skip-scale", false, "skip the 1,000,000-title catalog")
 	fs.StringVar(&s.out, "out", "bench-results", "directory for the JSON, the SVG and the servers' logs")
@@ -77,9 +79,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return fmt.Errorf("ANIGO_DATASET: %w", err)
 	}
 	if s.duration <= 0 {
-		s.duration = 10 * time.Second
+		s.duration = 4 * time.Second
 		if s.quick {
 			s.duration = 2 * time.Second
+		}
+	}
+	if s.rounds <= 0 {
+		s.rounds = 3
+		if s.quick {
+			s.rounds = 1
 		}
 	}
 	s.warmup = min(s.duration/4, 2*time.Second)

@@ -25,24 +25,35 @@ func verdict(ok bool) string {
 	return "MISS"
 }
 
-// ratio compares AniGo's cache hits with another server page by page, for
-// clients that accept gzip or for those that do not, and returns the worst
-// ratio of rps and the page it was on.
-func (r *results) ratio(other string, gzip bool) (float64, page, bool) {
-	worst, at, found := math.Inf(1), page{}, false
+// ratio compares server a with server b page by page, for clients that
+// accept gzip or for those that do not. Each page's ratio is the median
+// over the rounds of one round's rps against the same round's; it returns
+// the worst page's, with the range of its rounds.
+func (r *results) ratio(a, b string, gzip bool) (worst ratioAt, found bool) {
+	worst.Median = math.Inf(1)
 	for _, p := range pages {
 		if p.Gzip != gzip {
 			continue
 		}
-		hit, o := r.find("anigo-hit", p), r.find(other, p)
-		if hit == nil || o == nil || o.RPS == 0 {
-			continue
-		}
-		if v := hit.RPS / o.RPS; v < worst {
-			worst, at, found = v, p, true
+		m, lo, hi, ok := r.pairedRatio(a, b, p)
+		if ok && m < worst.Median {
+			worst, found = ratioAt{Median: m, Lo: lo, Hi: hi, Page: p}, true
 		}
 	}
-	return worst, at, found
+	return worst, found
+}
+
+// ratioAt is a page's ratio over the rounds.
+type ratioAt struct {
+	Median, Lo, Hi float64
+	Page           page
+}
+
+func (a ratioAt) String() string {
+	if a.Lo == a.Hi {
+		return fmt.Sprintf("%.2f (worst: %s)", a.Median, a.Page)
+	}
+	return fmt.Sprintf("%.2f (worst: %s; rounds %.2f–%.2f)", a.Median, a.Page, a.Lo, a.Hi)
 }
 
 func (r *results) goals(concurrency int) []goal {
@@ -67,8 +78,8 @@ func (r *results) goals(concurrency int) []goal {
 			{"peer", "cache hit / peer, rps", "≥ 3", 3},
 			{"anigo-live", "cache hit / live rendering, rps", "≥ 10", 10},
 		} {
-			v, p, ok := r.ratio(o.server, gzip)
-			add(o.name+", "+clients, o.target+" on every page", ok, fmt.Sprintf("%.2f (worst: %s)", v, p), v >= o.want)
+			v, ok := r.ratio("anigo-hit", o.server, gzip)
+			add(o.name+", "+clients, o.target+" on every page", ok, v.String(), v.Median >= o.want)
 		}
 	}
 
@@ -145,30 +156,64 @@ func (r *results) markdown(w io.Writer) {
 	for _, g := range r.Goals {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Goal, g.Target, g.Measured, g.Result)
 	}
-	if hit, live := r.find("anigo-hit", drillMix), r.find("anigo-live", drillMix); hit != nil && live != nil && live.RPS > 0 {
-		fmt.Fprintf(w, "\nOn %s, more pages than a process keeps in memory, so every hit is read from Redis and no two live "+
-			"requests share a render: cache hit %.0f rps, live %.0f rps, %.2f×.\n", drillMix, hit.RPS, live.RPS, hit.RPS/live.RPS)
+	if hit, live := r.find("anigo-hit", drillMix), r.find("anigo-live", drillMix); hit != nil && live != nil {
+		if m, lo, hi, ok := r.pairedRatio("anigo-hit", "anigo-live", drillMix); ok {
+			fmt.Fprintf(w, "\nOn %s, more pages than a process keeps in memory, so every hit is read from Redis and no two live "+
+				"requests share a render: cache hit %.0f rps, live %.0f rps (medians); hit / live %.2f× (rounds %.2f–%.2f).\n",
+				drillMix, hit.RPS, live.RPS, m, lo, hi)
+		}
 	}
-	fmt.Fprintln(w, "\n| server | page | conc. | rps | p50 | p99 | max | errors | peak RSS |\n| --- | --- | --: | --: | --: | --: | --: | --: | --: |")
-	row := func(c *caseResult) {
-		fmt.Fprintf(w, "| %s | `%s` | %d | %.0f | %s | %s | %s | %d | %s |\n",
-			c.Server, c.Page, c.Concurrency, c.RPS, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS))
+	fmt.Fprintln(w, "\nWhat the machine allows: the upper bound (bytes from memory, nothing else) against the others, worst page, same rounds.")
+	for _, gzip := range []bool{false, true} {
+		clients := "clients without gzip"
+		if gzip {
+			clients = "browsers (gzip)"
+		}
+		for _, o := range []struct{ server, name string }{{"peer", "peer"}, {"anigo-live", "live rendering"}} {
+			if v, ok := r.ratio("upper", o.server, gzip); ok {
+				fmt.Fprintf(w, "- upper bound / %s, %s: %s\n", o.name, clients, v)
+			}
+		}
 	}
+	fmt.Fprintln(w, "\nCases measured in rounds show the round of median rps, and every round's rps in the order measured.")
+	fmt.Fprintln(w, "\n| server | page | conc. | rps | rounds' rps | p50 | p99 | max | errors | peak RSS |\n| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: |")
+	row := func(c *caseResult, rounds string) {
+		fmt.Fprintf(w, "| %s | `%s` | %d | %.0f | %s | %s | %s | %s | %d | %s |\n",
+			c.Server, c.Page, c.Concurrency, c.RPS, rounds, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS))
+	}
+	type key struct {
+		server string
+		page   page
+	}
+	done := map[key]bool{}
 	for _, c := range r.Cases {
-		row(c)
+		k := key{c.Server, c.Page}
+		if done[k] {
+			continue
+		}
+		done[k] = true
+		var rps []string
+		for _, rc := range r.rounds(c.Server, c.Page) {
+			rps = append(rps, fmt.Sprintf("%.0f", rc.RPS))
+		}
+		rounds := "—"
+		if len(rps) > 1 {
+			rounds = strings.Join(rps, ", ")
+		}
+		row(r.find(c.Server, c.Page), rounds)
 	}
 	for _, d := range []*drillResult{r.Killed, r.Frozen} {
 		if d != nil {
-			fmt.Fprintf(w, "| anigo, Redis %s | `%s` | — | %.0f | %s | %s | %s | %d | %s |\n",
+			fmt.Fprintf(w, "| anigo, Redis %s | `%s` | — | %.0f | — | %s | %s | %s | %d | %s |\n",
 				d.Kind, drillMix, d.During.RPS, ms(d.During.P50), ms(d.During.P99), ms(d.During.Max), d.Errors, mb(d.PeakRSS))
 		}
 	}
 	if s := r.Stampede; s != nil {
-		fmt.Fprintf(w, "| anigo, stampede | `%s` | %d | — | %s | %s | %s | %d | — |\n", s.Page, s.Requests, ms(s.P50), ms(s.P99), ms(s.Max), s.Errors)
+		fmt.Fprintf(w, "| anigo, stampede | `%s` | %d | — | — | %s | %s | %s | %d | — |\n", s.Page, s.Requests, ms(s.P50), ms(s.P99), ms(s.Max), s.Errors)
 	}
 	if r.Scale != nil {
 		for _, c := range r.Scale.Cases {
-			row(c)
+			row(c, "—")
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -39,7 +40,7 @@ func newResults(s settings, pinned bool) *results {
 	return &results{
 		Date:    time.Now().UTC(),
 		Machine: machine{CPU: cpuModel(), Cores: runtime.NumCPU(), Go: runtime.Version(), Pinned: pinned},
-		Settings: map[string]any{"quick": s.quick, "duration": s.duration.String(), "warmup": s.warmup.String(),
+		Settings: map[string]any{"quick": s.quick, "duration": s.duration.String(), "rounds": s.rounds, "warmup": s.warmup.String(),
 			"concurrency": s.concurrency, "dataset": s.dataset},
 		Sweep: map[string][]*caseResult{},
 	}
@@ -59,6 +60,7 @@ func cpuModel() string {
 type caseResult struct {
 	Server      string           `json:"server"` // upper, peer, anigo-hit, anigo-live, anigo-1m
 	Page        page             `json:"page"`
+	Round       int              `json:"round,omitempty"` // of a comparison measured in rounds; 0 outside one
 	Concurrency int              `json:"concurrency"`
 	Requests    int64            `json:"requests"`
 	RPS         float64          `json:"rps"`
@@ -80,14 +82,55 @@ func newCase(server string, p page, concurrency int, r *loadtest.Result, rss int
 	}
 }
 
-// find returns the case of server on p at the throughput concurrency.
+// find returns the case of server on p: of a case measured in rounds, the
+// round of median rps (the lower middle one of an even number).
 func (r *results) find(server string, p page) *caseResult {
+	cs := r.rounds(server, p)
+	if len(cs) == 0 {
+		return nil
+	}
+	cs = slices.Clone(cs)
+	slices.SortFunc(cs, func(a, b *caseResult) int { return cmp.Compare(a.RPS, b.RPS) })
+	return cs[(len(cs)-1)/2]
+}
+
+// rounds returns every case of server on p, in the order measured.
+func (r *results) rounds(server string, p page) []*caseResult {
+	var cs []*caseResult
 	for _, c := range r.Cases {
 		if c.Server == server && c.Page == p {
-			return c
+			cs = append(cs, c)
 		}
 	}
-	return nil
+	return cs
+}
+
+// pairedRatio compares server a with server b on page p round by round,
+// each round's rps against the same round's, and returns the median of
+// those ratios and their range. A ratio of measurements taken seconds
+// apart cancels the drift of a shared machine that a ratio of two medians
+// would keep.
+func (r *results) pairedRatio(a, b string, p page) (median, lo, hi float64, ok bool) {
+	byRound := map[int]float64{}
+	for _, c := range r.rounds(b, p) {
+		byRound[c.Round] = c.RPS
+	}
+	var vs []float64
+	for _, c := range r.rounds(a, p) {
+		if o := byRound[c.Round]; o > 0 {
+			vs = append(vs, c.RPS/o)
+		}
+	}
+	if len(vs) == 0 {
+		return 0, 0, 0, false
+	}
+	slices.Sort(vs)
+	n := len(vs)
+	median = vs[n/2]
+	if n%2 == 0 {
+		median = (vs[n/2-1] + vs[n/2]) / 2
+	}
+	return median, vs[0], vs[n-1], true
 }
 
 // window summarises the requests of a drill that began in one phase.

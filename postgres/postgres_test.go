@@ -70,11 +70,24 @@ func TestEnsureDatabaseAndMigrate(t *testing.T) {
 		t.Fatalf("Migrate again: %v", err)
 	}
 	var applied int
-	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != 1 {
-		t.Errorf("schema_migrations has %d rows (%v), want 1", applied, err)
+	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != 2 {
+		t.Errorf("schema_migrations has %d rows (%v), want 2", applied, err)
 	}
 	if v, err := stores[0].Version(ctx); err != nil || v != 0 {
 		t.Errorf("Version() = %d, %v; want 0 for an empty catalog", v, err)
+	}
+
+	// Migration 002 compresses catalog_order's chunks with lz4 where the
+	// server has it, and leaves the default (pglz) where it does not.
+	want := "l"
+	if _, err := stores[0].Pool().Exec(ctx, "CREATE TEMP TABLE lz4_probe (x text COMPRESSION lz4)"); err != nil {
+		t.Logf("this PostgreSQL has no lz4 (%v): expecting the default compression", err)
+		want = ""
+	}
+	var compression string
+	if err := stores[0].Pool().QueryRow(ctx, `SELECT attcompression::text FROM pg_attribute
+		WHERE attrelid = 'catalog_order'::regclass AND attname = 'ids'`).Scan(&compression); err != nil || compression != want {
+		t.Errorf("catalog_order.ids compression = %q (%v), want %q", compression, err, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -37,8 +38,15 @@ var stagingColumns = []string{"seq", "source", "source_id", "source_url", "title
 // far. An error from records, a database error or ctx ending rolls back
 // everything: the catalog stays exactly as it was. Errors are wrapped as
 // "postgres: import: ...".
-func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord, error], progress func(done int64)) (anigo.ImportSummary, error) {
-	var sum anigo.ImportSummary
+func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord, error], progress func(done int64)) (sum anigo.ImportSummary, err error) {
+	defer func() {
+		// pgx interrupts a COPY by closing the connection, so a cancelled
+		// import can fail with "use of closed network connection": name
+		// the cause as well.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
+		}
+	}()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return sum, fmt.Errorf("postgres: import: %w", err)

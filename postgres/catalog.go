@@ -62,9 +62,10 @@ func (s *Store) Popular(ctx context.Context, limit int) ([]anigo.Anime, error) {
 }
 
 // List returns page q.Page of the visible titles matching q's filters in
-// q.Sort's order; a page past the end is empty. A page without filters or
-// filtered by type alone costs the same at any depth (see catalog_order);
-// other filters read the sort's index from whichever end is nearer.
+// q.Sort's order; a page past the end is empty. A page without filters, or
+// filtered by any of type, genre and minimum score, costs the same at any
+// depth (see catalog_order and tally.go); title text reads the sort's index
+// from whichever end is nearer.
 // Errors are wrapped "postgres: list anime: ...".
 func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, error) {
 	keys, ok := orders[string(q.Sort)]
@@ -74,9 +75,14 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	limit, offset := pageBounds(q.Page, q.PerPage)
 	var list []anigo.Anime
 	var err error
+	done := false
 	if filter, ok := listingFor(q); ok {
 		list, err = s.page(ctx, string(q.Sort), filter, offset, limit)
-	} else {
+		done = true
+	} else if tq, ok := s.tallyFor(q); ok {
+		list, done, err = s.tallyPage(ctx, string(q.Sort), tq, offset, limit)
+	}
+	if !done && err == nil {
 		var args []any
 		where := s.filters(q, &args)
 		list, err = s.filteredPage(ctx, where, args, keys, offset, limit, func() (int, error) { return s.Count(ctx, q) })
@@ -87,15 +93,20 @@ func (s *Store) List(ctx context.Context, q anigo.ListQuery) ([]anigo.Anime, err
 	return list, nil
 }
 
-// Count returns the number of visible titles matching q's filters; for no
-// filter or a type alone, from the precomputed orders. Errors are wrapped
+// Count returns the number of visible titles matching q's filters; without
+// title text, from the precomputed orders and their tallies. Errors are wrapped
 // "postgres: count anime: ...".
 func (s *Store) Count(ctx context.Context, q anigo.ListQuery) (int, error) {
 	var n int
 	var err error
+	done := false
 	if filter, ok := listingFor(q); ok {
 		n, err = s.orderLen(ctx, string(anigo.SortPopularity), filter)
-	} else {
+		done = true
+	} else if tq, ok := s.tallyFor(q); ok {
+		n, done, err = s.tallyCount(ctx, tq)
+	}
+	if !done && err == nil {
 		var args []any
 		where := s.filters(q, &args)
 		err = s.pool.QueryRow(ctx, "SELECT count(*) FROM anime a WHERE "+where, args...).Scan(&n)

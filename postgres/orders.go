@@ -23,6 +23,7 @@ type listing struct {
 	withAdult    bool
 	chunk        int32
 	ids          []int64
+	tally        []int16 // see tally.go
 }
 
 // writeOrders replaces catalog_order with the orders of the current titles.
@@ -43,7 +44,7 @@ func writeOrders(ctx context.Context, tx pgx.Tx) error {
 // writeOrder writes the listings of one sort; the score order's pass
 // writes the ranking's too.
 func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) error {
-	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.genres, a.adult, a.ranked FROM anime a ORDER BY %s",
+	if _, err := tx.Exec(ctx, fmt.Sprintf("DECLARE order_cursor NO SCROLL CURSOR FOR SELECT a.id, a.type, a.score, a.genres, a.adult, a.ranked FROM anime a ORDER BY %s",
 		orderBy(keys, false))); err != nil {
 		return err
 	}
@@ -53,16 +54,22 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 	}
 	listings := map[scope]*listing{}
 	var full [][]any // finished chunks, waiting for COPY
-	add := func(sort, filter string, withAdult bool, id int64) {
+	var id int64
+	var typ string
+	var score *float64
+	var genres []string
+	var adult, ranked bool
+	add := func(sort, filter string, withAdult bool) {
 		l := listings[scope{sort, filter, withAdult}]
 		if l == nil {
-			l = &listing{sort: sort, filter: filter, withAdult: withAdult, ids: make([]int64, 0, chunkSize)}
+			l = &listing{sort: sort, filter: filter, withAdult: withAdult, ids: make([]int64, 0, chunkSize), tally: make([]int16, tallyLen)}
 			listings[scope{sort, filter, withAdult}] = l
 		}
 		l.ids = append(l.ids, id)
+		addToTally(l.tally, typ, score)
 		if len(l.ids) == chunkSize {
-			full = append(full, []any{l.sort, l.filter, l.withAdult, l.chunk, l.ids})
-			l.chunk, l.ids = l.chunk+1, make([]int64, 0, chunkSize)
+			full = append(full, l.row())
+			l.chunk, l.ids, l.tally = l.chunk+1, make([]int64, 0, chunkSize), make([]int16, tallyLen)
 		}
 	}
 	for {
@@ -70,15 +77,11 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 		if err != nil {
 			return err
 		}
-		var id int64
-		var typ string
-		var genres []string
-		var adult, ranked bool
 		addTo := func(sort string, withAdult bool) {
-			add(sort, "", withAdult, id)
-			add(sort, typeFilter(typ), withAdult, id)
+			add(sort, "", withAdult)
+			add(sort, typeFilter(typ), withAdult)
 			for _, g := range genres {
-				add(sort, genreFilter(g), withAdult, id)
+				add(sort, genreFilter(g), withAdult)
 			}
 		}
 		addAll := func(sort string) {
@@ -87,7 +90,7 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 				addTo(sort, false)
 			}
 		}
-		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &genres, &adult, &ranked}, func() error {
+		tag, err := pgx.ForEachRow(rows, []any{&id, &typ, &score, &genres, &adult, &ranked}, func() error {
 			addAll(sort)
 			if ranked && sort == string(anigo.SortScore) {
 				addAll(rankingSort)
@@ -107,7 +110,7 @@ func writeOrder(ctx context.Context, tx pgx.Tx, sort string, keys []orderKey) er
 	}
 	for _, l := range listings {
 		if len(l.ids) > 0 {
-			full = append(full, []any{l.sort, l.filter, l.withAdult, l.chunk, l.ids})
+			full = append(full, l.row())
 		}
 	}
 	if err := copyChunks(ctx, tx, full); err != nil {
@@ -121,8 +124,13 @@ func copyChunks(ctx context.Context, tx pgx.Tx, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"catalog_order"}, []string{"sort", "filter", "with_adult", "chunk", "ids"}, pgx.CopyFromRows(rows))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"catalog_order"}, []string{"sort", "filter", "with_adult", "chunk", "ids", "tally"}, pgx.CopyFromRows(rows))
 	return err
+}
+
+// row is the listing's current chunk as a row of catalog_order.
+func (l *listing) row() []any {
+	return []any{l.sort, l.filter, l.withAdult, l.chunk, l.ids, l.tally}
 }
 
 // typeFilter and genreFilter name the listings of one type or genre in

@@ -70,8 +70,8 @@ func TestEnsureDatabaseAndMigrate(t *testing.T) {
 		t.Fatalf("Migrate again: %v", err)
 	}
 	var applied int
-	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != 2 {
-		t.Errorf("schema_migrations has %d rows (%v), want 2", applied, err)
+	if err := stores[0].Pool().QueryRow(ctx, "SELECT count(*) FROM schema_migrations").Scan(&applied); err != nil || applied != 3 {
+		t.Errorf("schema_migrations has %d rows (%v), want 3", applied, err)
 	}
 	if v, err := stores[0].Version(ctx); err != nil || v != 0 {
 		t.Errorf("Version() = %d, %v; want 0 for an empty catalog", v, err)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/anigo/anigo"
 	"github.com/anigo/anigo/devproc"
 	"github.com/anigo/anigo/loadtest"
@@ -21,7 +23,8 @@ const scaleTitles = 1_000_000
 const scaleRequests = 200
 
 // scale imports a synthetic 1,000,000-title catalog into its own database
-// and renders the first and the last catalog page of every sort live.
+// and renders live the first and the last catalog page of every sort, and
+// the first, middle and last page of every sort under combined filters.
 func (b *bench) scale(ctx context.Context) error {
 	f, err := os.CreateTemp("", "anigo-bench-1m-*.csv")
 	if err != nil {
@@ -51,25 +54,67 @@ func (b *bench) scale(ctx context.Context) error {
 		return err
 	}
 	defer srv.stop()
+	var ps []page
 	last := lastPage(scaleTitles)
 	for _, sort := range anigo.Sorts {
 		for _, n := range []int{1, last} {
 			for _, hx := range []bool{false, true} {
-				p := page{Path: fmt.Sprintf("/anime?sort=%s&page=%d", sort, n), HX: hx}
-				devproc.ResetPeakRSS(srv.Pid())
-				res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
-					Targets: []loadtest.Target{target(srv, p)}, Concurrency: 1, Requests: scaleRequests, CountHeader: "X-Cache",
-				}})
-				if err != nil {
-					return err
-				}
-				c := newCase("anigo-1m", p, 1, res, devproc.PeakRSS(srv.Pid()))
-				b.res.Scale.Cases = append(b.res.Scale.Cases, c)
-				b.say("  %-40s p50 %7s  p99 %7s  max %7s  err %d  rss %s", p, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS))
+				ps = append(ps, page{Path: fmt.Sprintf("/anime?sort=%s&page=%d", sort, n), HX: hx})
 			}
 		}
 	}
+	// Filters together, on the first, middle and last page of each sort.
+	for _, f := range scaleFilters {
+		total, err := countMatches(ctx, db, f)
+		if err != nil {
+			return err
+		}
+		last := lastPage(total)
+		for _, sort := range anigo.Sorts {
+			for _, n := range []int{1, (last + 1) / 2, last} {
+				ps = append(ps, page{Path: fmt.Sprintf("/anime?%s&sort=%s&page=%d", f.Values().Encode(), sort, n)})
+			}
+		}
+	}
+	for _, p := range ps {
+		devproc.ResetPeakRSS(srv.Pid())
+		res, err := b.load(ctx, loadSpec{Options: loadtest.Options{
+			Targets: []loadtest.Target{target(srv, p)}, Concurrency: 1, Requests: scaleRequests, CountHeader: "X-Cache",
+		}})
+		if err != nil {
+			return err
+		}
+		c := newCase("anigo-1m", p, 1, res, devproc.PeakRSS(srv.Pid()))
+		b.res.Scale.Cases = append(b.res.Scale.Cases, c)
+		b.say("  %-60s p50 %7s  p99 %7s  max %7s  err %d  rss %s", p, ms(c.P50), ms(c.P99), ms(c.Max), c.ErrorCount, mb(c.PeakRSS))
+	}
 	return nil
+}
+
+// scaleFilters are the combined filters measured on the 1M catalog: a
+// minimum score alone, and type, genre and minimum score together.
+var scaleFilters = []anigo.ListQuery{
+	{MinScore: 7},
+	{Genre: "Drama", MinScore: 8},
+	{Type: "TV", Genre: "Action"},
+	{Type: "Movie", Genre: "Comedy", MinScore: 6},
+}
+
+// countMatches counts the titles of database db that match f's type, genre
+// and minimum score, to find its last page.
+func countMatches(ctx context.Context, db string, f anigo.ListQuery) (int, error) {
+	conn, err := pgx.Connect(ctx, dsn(db))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM anime WHERE NOT adult AND ($1 = '' OR type = $1)
+		AND ($2 = '' OR $2 = ANY(genres)) AND ($3 = 0 OR score >= $3)`, f.Type, f.Genre, f.MinScore).Scan(&n)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no title matches %v: the synthetic catalog no longer has it", f.Values().Encode())
+	}
+	return n, err
 }
 
 // writeSyntheticCSV writes n titles in the Kaggle anime.csv format (see

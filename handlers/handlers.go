@@ -48,6 +48,10 @@ type Options struct {
 	// when nil, each process counts in memory.
 	RateLimitStorage fiber.Storage
 	RateLimitShared  func() bool
+	// RateLimitPrefix starts the keys of rate-limit counts, so that sites
+	// sharing one Redis keep their own ("anigo" when empty; serve passes
+	// ANIGO_CACHE_NAMESPACE).
+	RateLimitPrefix string
 	// ImageHosts may serve poster images (Content-Security-Policy img-src).
 	ImageHosts []string
 	// TrustedProxies (IPs or CIDRs) may name the client in X-Forwarded-For,

@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gofiber/fiber/v2"
 )
 
 func TestSecurityHeaders(t *testing.T) {
@@ -136,5 +138,34 @@ func TestSearchLimitPerClientBehindProxy(t *testing.T) {
 				t.Errorf("client B limited = %v, want %v", got, tt.want429)
 			}
 		})
+	}
+}
+
+// Sites that share one rate-limit storage (one Redis) under different
+// prefixes count apart; instances of one site count together.
+func TestRateLimitPrefix(t *testing.T) {
+	ta := newTestApp(t, 3)
+	shared := newMemStorage()
+	app := func(prefix string) *fiber.App {
+		return New(Options{Store: ta.store, Fragments: ta.frags, RateLimitStorage: shared,
+			RateLimitShared: func() bool { return true }, RateLimitPrefix: prefix})
+	}
+	search := func(a *fiber.App) int {
+		ta.app = a
+		req := httptest.NewRequest(http.MethodGet, "/search?q=a", nil)
+		req.Header.Set("HX-Request", "true")
+		return ta.do(t, req).StatusCode
+	}
+	siteA := app("site-a")
+	for i := range searchLimit {
+		if got := search(siteA); got != http.StatusOK {
+			t.Fatalf("site A, request %d: status %d, want 200", i+1, got)
+		}
+	}
+	if got := search(app("site-a")); got != http.StatusTooManyRequests {
+		t.Errorf("another instance of site A: status %d, want 429 (one shared count)", got)
+	}
+	if got := search(app("site-b")); got != http.StatusOK {
+		t.Errorf("site B on the same storage: status %d, want 200 (its own count)", got)
 	}
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"cmp"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/pprof"
@@ -14,8 +16,9 @@ func (h *handler) routes(app *fiber.App, opts Options) {
 	// each, 3.5% of a cache hit's CPU.
 	app.Use(newRequestIDs().handle, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts))
 
-	limitSearch := rateLimit("anigo:ratelimit:search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
-	limitAdmin := rateLimit("anigo:ratelimit:admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	prefix := cmp.Or(opts.RateLimitPrefix, "anigo") + ":ratelimit:"
+	limitSearch := rateLimit(prefix+"search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
+	limitAdmin := rateLimit(prefix+"admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
 	metrics := fiber.Handler(func(*fiber.Ctx) error { return fiber.ErrNotFound })
 	if opts.Metrics != nil {
 		metrics = adaptor.HTTPHandler(opts.Metrics)

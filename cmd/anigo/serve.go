@@ -102,6 +102,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if redisClient != nil {
 		opts.RateLimitStorage = redisstore.NewFromConnection(redisClient)
 		opts.RateLimitShared = func() bool { return frags.State() == "closed" }
+		opts.RateLimitPrefix = cfg.Namespace
 	}
 	app := handlers.New(opts)
 

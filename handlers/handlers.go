@@ -48,9 +48,9 @@ type Options struct {
 	// when nil, each process counts in memory.
 	RateLimitStorage fiber.Storage
 	RateLimitShared  func() bool
-	// RateLimitPrefix starts the keys of rate-limit counts, so that sites
-	// sharing one Redis keep their own ("anigo" when empty; serve passes
-	// ANIGO_CACHE_NAMESPACE).
+	// RateLimitPrefix names the site in the keys of rate-limit counts
+	// ("ratelimit:<prefix>:search:<IP>"), so that sites sharing one Redis
+	// keep their own ("anigo" when empty; serve passes ANIGO_CACHE_NAMESPACE).
 	RateLimitPrefix string
 	// ImageHosts may serve poster images (Content-Security-Policy img-src).
 	ImageHosts []string

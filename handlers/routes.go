@@ -16,7 +16,9 @@ func (h *handler) routes(app *fiber.App, opts Options) {
 	// each, 3.5% of a cache hit's CPU.
 	app.Use(newRequestIDs().handle, h.accessLog, h.recoverPanic, securityHeaders(opts.ImageHosts))
 
-	prefix := cmp.Or(opts.RateLimitPrefix, "anigo") + ":ratelimit:"
+	// Outside the cache's namespace:* pattern, so that clearing the cache
+	// or counting its keys leaves the counts alone.
+	prefix := "ratelimit:" + cmp.Or(opts.RateLimitPrefix, "anigo") + ":"
 	limitSearch := rateLimit(prefix+"search", searchLimit, searchLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
 	limitAdmin := rateLimit(prefix+"admin", adminLimit, adminLimitWindow, opts.RateLimitStorage, opts.RateLimitShared)
 	metrics := fiber.Handler(func(*fiber.Ctx) error { return fiber.ErrNotFound })

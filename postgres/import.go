@@ -127,6 +127,8 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[anigo.ImportRecord
 		if err := refresh(ctx, tx); err != nil {
 			return sum, err
 		}
+	} else if err := addMissingTallies(ctx, tx); err != nil {
+		return sum, err
 	}
 	if err := tx.QueryRow(ctx, "SELECT version FROM catalog").Scan(&sum.Version); err != nil {
 		return sum, fmt.Errorf("postgres: import: version: %w", err)
@@ -279,6 +281,22 @@ func refresh(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("postgres: import: notify: %w", err)
 	}
 	return nil
+}
+
+// addMissingTallies rewrites the precomputed orders when a chunk lacks its
+// tally (written before tallies existed, or with another list of types), so
+// that an import that changes nothing still brings a catalog up to date.
+// The orders' titles are the same, so the version stays.
+func addMissingTallies(ctx context.Context, tx pgx.Tx) error {
+	var missing bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM catalog_order co WHERE `+tallyCells+` IS NULL)`).Scan(&missing)
+	if err != nil {
+		return fmt.Errorf("postgres: import: tallies: %w", err)
+	}
+	if !missing {
+		return nil
+	}
+	return writeOrders(ctx, tx)
 }
 
 // recordSource adapts a record sequence to pgx.CopyFromSource, so that

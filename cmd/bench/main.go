@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var s settings
 	fs.BoolVar(&s.quick, "quick", false, "short cases (2s) and no 1M-title catalog")
 	fs.DurationVar(&s.duration, "duration", 0, "measured time of each load case (default 4s, 2s with -quick)")
-	fs.IntVar(&s.rounds, "rounds", 0, "rounds of the page-by-page comparison; ratios are the median of the rounds' (default 3, 1 with -quick)")
+	fs.IntVar(&s.rounds, "rounds", 0, "rounds of the page-by-page comparison; each ratio is the median of the rounds' ratios (default 3, 1 with -quick)")
 	fs.IntVar(&s.concurrency, "concurrency", 16, "connections of the throughput cases")
 	fs.BoolVar(&s.skipScale, "skip-scale", false, "skip the 1,000,000-title catalog")
 	fs.StringVar(&s.out, "out", "bench-results", "directory for the JSON, the SVG and the servers' logs")

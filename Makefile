@@ -39,7 +39,7 @@ test: assets vet templ-check
 	./scripts/test-deps.sh
 	$(GO) test -race -count=1 ./...
 
-# Load benchmark (issue 5): about 22 minutes; BENCH_FLAGS=-quick takes about 6.
+# Load benchmark (issue 5): about 19 minutes; BENCH_FLAGS=-quick takes about 3.
 # Uses PostgreSQL and Redis on localhost and redis-server for the fault cases;
 # writes JSON, markdown, an SVG chart and server logs to bench-results/.
 ANIGO_DATASET ?= ../shared/data/anime.csv

@@ -74,7 +74,7 @@ func addToTally(t []int16, typ string, score *float64) {
 // that picks them out.
 type tallyQuery struct {
 	filter string // catalog_order's filter of the listing
-	count  string // e.g. "co.tally[23] + co.tally[45]"
+	count  string // the sum of a chunk's cells, e.g. "(tally)[23] + (tally)[45]"
 	where  string // on anime a; args in args
 	args   []any
 }

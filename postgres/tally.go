@@ -25,17 +25,14 @@ import (
 // minimum score reads one number), column scoreCols for all the type's
 // titles, scored or not.
 const (
-	scoreCols  = 21 // minimum scores 0, 0.5, ..., 10
-	tallyCols  = scoreCols + 1
-	tallyTypes = 8 // len(anigo.Types) + 1; checked in init
-	tallyLen   = tallyTypes * tallyCols
+	scoreCols = 21 // minimum scores 0, 0.5, ..., 10
+	tallyCols = scoreCols + 1
 )
 
-func init() {
-	if tallyTypes != len(anigo.Types)+1 {
-		panic("postgres: tallyTypes must be len(anigo.Types)+1")
-	}
-}
+var (
+	tallyTypes = len(anigo.Types) + 1
+	tallyLen   = tallyTypes * tallyCols
+)
 
 // tallyType is the row of type typ.
 func tallyType(typ string) int {
@@ -96,10 +93,11 @@ func (s *Store) tallyFor(q anigo.ListQuery) (tallyQuery, bool) {
 	}
 	rows := []int{}
 	if q.Type != "" {
-		if !slices.Contains(anigo.Types, q.Type) {
-			return tallyQuery{}, false
+		row := slices.Index(anigo.Types, q.Type)
+		if row < 0 {
+			return tallyQuery{}, false // the handlers refuse it; the plain query answers anyway
 		}
-		rows = append(rows, tallyType(q.Type))
+		rows = append(rows, row)
 		tq.args = append(tq.args, q.Type)
 		conds = append(conds, "a.type = $"+strconv.Itoa(len(tq.args)+argBase))
 	} else {

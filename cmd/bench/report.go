@@ -43,6 +43,14 @@ func (r *results) ratio(a, b string, gzip bool) (worst ratioAt, found bool) {
 	return worst, found
 }
 
+// clientsLabel names the clients of the pages with or without gzip.
+func clientsLabel(gzip bool) string {
+	if gzip {
+		return "browsers (gzip)"
+	}
+	return "clients without gzip"
+}
+
 // ratioAt is a page's ratio over the rounds.
 type ratioAt struct {
 	Median, Lo, Hi float64
@@ -66,10 +74,7 @@ func (r *results) goals(concurrency int) []goal {
 		gs = append(gs, g)
 	}
 	for _, gzip := range []bool{false, true} {
-		clients := "clients without gzip"
-		if gzip {
-			clients = "browsers (gzip)"
-		}
+		clients := clientsLabel(gzip)
 		for _, o := range []struct {
 			server, name, target string
 			want                 float64
@@ -165,10 +170,7 @@ func (r *results) markdown(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nWhat the machine allows: the upper bound (bytes from memory, nothing else) against the others, worst page, same rounds.")
 	for _, gzip := range []bool{false, true} {
-		clients := "clients without gzip"
-		if gzip {
-			clients = "browsers (gzip)"
-		}
+		clients := clientsLabel(gzip)
 		for _, o := range []struct{ server, name string }{{"peer", "peer"}, {"anigo-live", "live rendering"}} {
 			if v, ok := r.ratio("upper", o.server, gzip); ok {
 				fmt.Fprintf(w, "- upper bound / %s, %s: %s\n", o.name, clients, v)
